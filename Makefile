@@ -1,0 +1,61 @@
+# Quotient — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MEMBERS := -e ./shared -e ./services/goals -e ./services/scoring -e ./services/incentives -e ./services/allinone
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python constraints.txt pyproject.toml shared/pyproject.toml services/*/pyproject.toml
+	$(BIN)/pip install --quiet -c constraints.txt $(MEMBERS) -e '.[dev]'
+	@touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Create the venv and install every member (pinned by constraints.txt)
+
+.PHONY: run
+run: install ## Start everything in one process on the embedded default; prints the URLs
+	$(BIN)/python -m allinone
+
+.PHONY: test
+test: install ## Run the whole suite (provisions PostgreSQL and Kafka when not given)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## ruff + mypy
+	$(BIN)/ruff check shared services tests deploy
+	$(BIN)/ruff format --check shared services tests deploy
+	$(BIN)/mypy shared/src
+
+.PHONY: migrate
+migrate: install ## Apply every migration tree (DATABASE_OWNER_URL, or the embedded server)
+	$(BIN)/python -m allinone.migrate
+
+.PHONY: bench
+bench: install ## Push N signed webhooks through the real pipeline (Kafka, separate processes)
+	$(BIN)/python -m tests.bench.pipeline $(BENCH_ARGS)
+
+.PHONY: token
+token: install ## Mint a development token: make token TENANT=... ROLE=admin PERSON=p-12
+	@$(BIN)/python -m shared.auth.tokens --tenant $(or $(TENANT),0d3e1a7c-5b1f-4c2e-9a8d-000000000001) --roles $(or $(ROLE),admin) --person $(or $(PERSON),admin)
+
+.PHONY: kafka
+kafka: install ## Start a local single-node KRaft Kafka (jars fetched by Maven) in the foreground
+	$(BIN)/python deploy/local/kafka_broker.py run
+
+.PHONY: up
+up: ## docker compose up (PostgreSQL, Kafka, migrations, api + worker per service)
+	docker compose up -d --build
+
+.PHONY: down
+down: ## docker compose down
+	docker compose down

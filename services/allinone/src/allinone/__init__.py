@@ -1,0 +1,1 @@
+"""The embedded default: goals, scoring and incentives, with their workers, in one process."""

@@ -1,0 +1,1 @@
+"""Goals: tenants, CRM ingest, the system of record of activities, live KPI totals."""

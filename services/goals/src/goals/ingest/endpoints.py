@@ -1,0 +1,202 @@
+"""Webhooks, sources and quarantine over REST."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from shared.auth.access import principal, require_roles
+from shared.auth.tokens import Principal
+from shared.db.uow import unit_of_work
+from shared.events.activity import ActivityEvent
+from shared.http.problems import Problem, problem_response
+from shared.runtime import Runtime
+from shared.service import runtime_of
+from shared.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+
+from goals.ingest import service
+from goals.ingest.schemas import BatchResult, QuarantineOut, SourceCreate, SourceCreated
+from goals.models import messaging
+
+router = APIRouter(tags=["ingest"])
+
+
+def webhook_url(rt: Runtime, source_id: uuid.UUID) -> str:
+    return f"{rt.settings.public_base_url.rstrip('/')}/v1/webhooks/{source_id}"
+
+
+@router.post("/v1/sources", status_code=201, response_model=SourceCreated)
+async def create_source(
+    body: SourceCreate,
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> SourceCreated:
+    """Register a webhook source; the answer shows its secret once."""
+    require_roles(who, "admin")
+    async with unit_of_work(rt.sessions, messaging) as uow:
+        await uow.set_tenant(who.tenant_id)
+        source = await service.create_source(
+            uow.session, who.tenant_id, kind=body.kind, name=body.name
+        )
+        return SourceCreated(
+            source_id=source.source_id,
+            tenant_id=source.tenant_id,
+            kind=source.kind,
+            name=source.name,
+            webhook_url=webhook_url(rt, source.source_id),
+            secret=source.secret,
+        )
+
+
+@router.get("/v1/schemas/activity")
+async def activity_schema() -> JSONResponse:
+    """The canonical activity event v1 as JSON Schema (the public contract)."""
+    return JSONResponse(ActivityEvent.model_json_schema(), media_type="application/schema+json")
+
+
+@router.get("/v1/quarantine", response_model=list[QuarantineOut])
+async def list_quarantine(
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> list[QuarantineOut]:
+    """Payloads that were authenticated but could not be accepted, newest first."""
+    require_roles(who, "admin", "integration")
+    async with rt.sessions() as session:
+        rows = await service.list_quarantine(session, who.tenant_id)
+        return [QuarantineOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post(
+    "/v1/webhooks/{source_id}",
+    status_code=202,
+    responses={207: {"model": BatchResult}, 401: {}, 404: {}, 409: {}, 413: {}, 422: {}},
+)
+async def receive_webhook(
+    source_id: uuid.UUID, request: Request, rt: Annotated[Runtime, Depends(runtime_of)]
+) -> JSONResponse:
+    """Accept canonical activity events signed with the source's secret (one, or an array)."""
+    limit = rt.settings.webhook_max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "Payload too large", f"the body is limited to {limit} bytes")
+    raw = await request.body()
+    if len(raw) > limit:
+        raise Problem(413, "Payload too large", f"the body is limited to {limit} bytes")
+
+    async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
+        found = await service.load_source(uow.session, source_id)
+        if found is None:
+            raise Problem(404, "Not found", "no such webhook source")
+        source, tenant = found
+        try:
+            verify(
+                [source.secret],
+                request.headers.get(TIMESTAMP_HEADER),
+                request.headers.get(SIGNATURE_HEADER),
+                raw,
+                tolerance=rt.settings.webhook_tolerance_seconds,
+            )
+        except SignatureError as exc:
+            # Unauthenticated: refused and never stored.
+            raise Problem(
+                401, "Unauthorized", f"webhook signature refused: {exc}", kind="bad-signature"
+            ) from exc
+        await uow.set_tenant(tenant.tenant_id)
+
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            parsed: Any = json.loads(raw)
+        except ValueError as exc:
+            q = service.quarantine(
+                uow, source, reason="malformed_json", body=text, detail={"error": str(exc)}
+            )
+            await uow.session.flush()
+            problem = Problem(
+                422,
+                "Malformed body",
+                f"the body is not JSON: {exc}",
+                kind="malformed-body",
+                errors=[{"field": "body", "message": "not valid JSON"}],
+                quarantine_id=q.quarantine_id,
+            )
+            return problem_response(problem, request)
+        if isinstance(parsed, list):
+            if len(parsed) > service.MAX_BATCH:
+                q = service.quarantine(
+                    uow,
+                    source,
+                    reason="batch_too_large",
+                    body=text,
+                    detail={"events": len(parsed), "limit": service.MAX_BATCH},
+                )
+                await uow.session.flush()
+                return problem_response(
+                    Problem(
+                        422,
+                        "Batch too large",
+                        f"at most {service.MAX_BATCH} events per delivery",
+                        kind="validation-error",
+                        errors=[
+                            {
+                                "field": "body",
+                                "message": f"{len(parsed)} events > {service.MAX_BATCH}",
+                            }
+                        ],
+                        quarantine_id=q.quarantine_id,
+                    ),
+                    request,
+                )
+            outcomes = await service.accept_events(uow, source, tenant, parsed)
+            result = BatchResult(
+                accepted=sum(o.status == "accepted" for o in outcomes),
+                duplicates=sum(o.status == "duplicate" for o in outcomes),
+                quarantined=sum(o.quarantine_id is not None for o in outcomes),
+                results=outcomes,
+            )
+            return JSONResponse(result.model_dump(mode="json"), status_code=207)
+        if not isinstance(parsed, dict):
+            q = service.quarantine(
+                uow, source, reason="invalid_event", body=text, detail={"error": "not an object"}
+            )
+            await uow.session.flush()
+            return problem_response(
+                Problem(
+                    422,
+                    "Invalid body",
+                    "expected an event object or an array of them",
+                    kind="validation-error",
+                    errors=[{"field": "body", "message": "expected an object"}],
+                    quarantine_id=q.quarantine_id,
+                ),
+                request,
+            )
+        (outcome,) = await service.accept_events(uow, source, tenant, [parsed])
+    if outcome.status in ("accepted", "duplicate"):
+        return JSONResponse(
+            {"status": outcome.status, "id": outcome.id, "event_id": str(outcome.event_id)},
+            status_code=202,
+        )
+    if outcome.status == "conflict":
+        problem = Problem(
+            409,
+            "Conflict",
+            "an event with this id and different content was already accepted; "
+            "send a record_updated event to change it",
+            kind="conflict",
+            errors=outcome.errors,
+            quarantine_id=outcome.quarantine_id,
+        )
+    else:
+        fields = ", ".join(e["field"] for e in outcome.errors or [])
+        problem = Problem(
+            422,
+            "Invalid event",
+            f"Invalid field(s): {fields}",
+            kind="validation-error",
+            errors=outcome.errors,
+            quarantine_id=outcome.quarantine_id,
+        )
+    return problem_response(problem, request)

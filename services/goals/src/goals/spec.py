@@ -1,0 +1,26 @@
+"""How the goals service plugs into a process (alone, or all in one)."""
+
+from pathlib import Path
+
+from shared.events.topics import Topic
+from shared.service import ConsumerSpec, ServiceSpec
+
+from goals.ingest.endpoints import router as ingest_router
+from goals.models import messaging
+from goals.tenant.endpoints import router as tenant_router
+from goals.totals.endpoints import router as totals_router
+from goals.totals.gql import TotalsQuery
+from goals.totals.handlers import activities_handler
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+SERVICE = ServiceSpec(
+    name="goals",
+    messaging=messaging,
+    migrations=MIGRATIONS,
+    routers=(tenant_router, ingest_router, totals_router),
+    query=TotalsQuery,
+    consumers=(
+        ConsumerSpec(group="goals", topics=(Topic.activities,), handler=activities_handler),
+    ),
+)

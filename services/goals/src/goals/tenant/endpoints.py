@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from shared.auth.access import principal, require_roles
+from shared.auth.tokens import Principal
+from shared.db.uow import unit_of_work
+from shared.runtime import Runtime
+from shared.service import runtime_of
+
+from goals.models import messaging
+from goals.tenant import service
+from goals.tenant.schemas import TenantCreate, TenantOut
+
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+
+
+@router.post("", status_code=201, response_model=TenantOut)
+async def create_tenant(
+    body: TenantCreate,
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> TenantOut:
+    """Create a tenant (platform operators only)."""
+    require_roles(who, "platform_admin")
+    async with unit_of_work(rt.sessions, messaging) as uow:
+        tenant = await service.create_tenant(uow.session, **body.model_dump())
+        return TenantOut.model_validate(tenant, from_attributes=True)

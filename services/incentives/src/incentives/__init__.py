@@ -1,0 +1,1 @@
+"""Incentives: pay plans, commission, statements."""

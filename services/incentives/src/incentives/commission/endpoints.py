@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from shared.auth.access import principal, require_person_access, require_roles
+from shared.auth.tokens import Principal
+from shared.db.uow import unit_of_work
+from shared.periods import parse_month
+from shared.runtime import Runtime
+from shared.service import runtime_of
+
+from incentives.commission import service
+from incentives.commission.schemas import CommissionOut, FlatRateIn, LineOut
+from incentives.models import messaging
+
+router = APIRouter(tags=["commission"])
+
+
+@router.put("/v1/plans/flat-rate", status_code=204)
+async def put_flat_rate(
+    body: FlatRateIn,
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> None:
+    """Set the tenant's flat commission rate on collected revenue."""
+    require_roles(who, "admin", "finance")
+    async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
+        await uow.set_tenant(who.tenant_id)
+        await service.set_flat_rate(uow.session, who.tenant_id, body.rate, who.subject)
+
+
+@router.get("/v1/commissions", response_model=list[CommissionOut])
+async def get_commissions(
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+    person_id: Annotated[str, Query(min_length=1)],
+    month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
+) -> list[CommissionOut]:
+    """A person's commission for a month (one entry per currency), line by line."""
+    require_person_access(who, person_id)
+    async with rt.sessions() as session:
+        rows = await service.person_commission(
+            session, who.tenant_id, person_id, parse_month(month)
+        )
+    return [
+        CommissionOut(
+            person_id=t.person_id,
+            period_start=t.period_start,
+            currency=t.currency,
+            base_total=t.base_total,
+            commission_total=t.commission_total,
+            line_count=t.line_count,
+            lines=[LineOut.model_validate(ln, from_attributes=True) for ln in lines],
+        )
+        for t, lines in rows
+    ]

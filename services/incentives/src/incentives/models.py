@@ -1,0 +1,68 @@
+"""The incentives schema."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from shared.db.messaging import add_messaging_tables, service_metadata
+from sqlalchemy import BigInteger, Date, Numeric, Text, Uuid, func
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA = "incentives"
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata(SCHEMA)
+    type_annotation_map = {datetime: TIMESTAMP(timezone=True), dict[str, Any]: JSONB}
+
+
+messaging = add_messaging_tables(Base.metadata)
+
+
+class FlatRatePlan(Base):
+    """The simplest pay plan: one commission rate on collected revenue."""
+
+    __tablename__ = "flat_rate_plans"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(Numeric)
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class CommissionLine(Base):
+    """The commission one payment (or refund) earned one person, with its reason."""
+
+    __tablename__ = "commission_lines"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    activity_id: Mapped[str] = mapped_column(Text)
+    activity_type: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(Text)
+    base: Mapped[Decimal] = mapped_column(Numeric)
+    rate: Mapped[Decimal] = mapped_column(Numeric)
+    commission: Mapped[Decimal] = mapped_column(Numeric)
+    explanation: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class CommissionTotal(Base):
+    """A person's commission for one month and currency."""
+
+    __tablename__ = "commission_totals"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(Text, primary_key=True)
+    base_total: Mapped[Decimal] = mapped_column(Numeric)
+    commission_total: Mapped[Decimal] = mapped_column(Numeric)
+    line_count: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -1,0 +1,24 @@
+"""How the incentives service plugs into a process (alone, or all in one)."""
+
+from pathlib import Path
+
+from shared.events.topics import Topic
+from shared.service import ConsumerSpec, ServiceSpec
+
+from incentives.commission.endpoints import router as commission_router
+from incentives.commission.gql import IncentivesQuery
+from incentives.commission.handlers import payments_handler
+from incentives.models import messaging
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+SERVICE = ServiceSpec(
+    name="incentives",
+    messaging=messaging,
+    migrations=MIGRATIONS,
+    routers=(commission_router,),
+    query=IncentivesQuery,
+    consumers=(
+        ConsumerSpec(group="incentives", topics=(Topic.activities,), handler=payments_handler),
+    ),
+)

@@ -1,0 +1,1 @@
+"""Scoring: scorecards, provisional and final scores, grades."""

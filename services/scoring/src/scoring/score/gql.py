@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import strawberry
+from shared.auth.access import require_person_access
+from shared.graphql import Context
+from shared.periods import parse_month
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from scoring.score import service
+
+
+@strawberry.type(description="One scorecard item's score, with the reason behind it")
+class ItemScore:
+    person_id: str
+    period_start: date
+    metric: str
+    status: str
+    weight: Decimal
+    target: Decimal
+    actual: Decimal
+    ratio: Decimal
+    score: Decimal
+    explanation: JSON
+
+
+@strawberry.type
+class ScoringQuery:
+    @strawberry.field(description="A person's item scores for a month (YYYY-MM)")
+    async def scores(
+        self, info: Info[Context, None], person_id: str, month: str
+    ) -> list[ItemScore]:
+        who = info.context.principal
+        require_person_access(who, person_id)
+        async with info.context.runtime.sessions() as session:
+            rows = await service.person_scores(
+                session, who.tenant_id, person_id, parse_month(month)
+            )
+        return [
+            ItemScore(
+                person_id=r.person_id,
+                period_start=r.period_start,
+                metric=r.metric,
+                status=r.status,
+                weight=r.weight,
+                target=r.target,
+                actual=r.actual,
+                ratio=r.ratio,
+                score=r.score,
+                explanation=r.explanation,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,22 @@
+"""How the scoring service plugs into a process (alone, or all in one)."""
+
+from pathlib import Path
+
+from shared.events.topics import Topic
+from shared.service import ConsumerSpec, ServiceSpec
+
+from scoring.models import messaging
+from scoring.score.endpoints import router as score_router
+from scoring.score.gql import ScoringQuery
+from scoring.score.handlers import progress_handler
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+SERVICE = ServiceSpec(
+    name="scoring",
+    messaging=messaging,
+    migrations=MIGRATIONS,
+    routers=(score_router,),
+    query=ScoringQuery,
+    consumers=(ConsumerSpec(group="scoring", topics=(Topic.progress,), handler=progress_handler),),
+)

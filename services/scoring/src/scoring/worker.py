@@ -1,0 +1,11 @@
+"""Run the scoring worker (outbox relay, score consumer): python -m scoring.worker"""
+
+import asyncio
+
+from shared.service import run_worker
+
+from scoring.settings import ScoringSettings
+from scoring.spec import SERVICE
+
+if __name__ == "__main__":
+    asyncio.run(run_worker(ScoringSettings(), [SERVICE], "scoring-worker"))

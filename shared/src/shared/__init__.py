@@ -1,0 +1,1 @@
+"""Code every Quotient service shares: settings, events, bus, database, HTTP errors, auth."""

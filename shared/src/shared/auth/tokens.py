@@ -1,0 +1,120 @@
+"""JWT bearer tokens. Development: HS256 with a local secret (refused outside development).
+The algorithm list comes from configuration, never from the token."""
+
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import jwt
+from fastapi import Request
+
+from shared.http.problems import Problem
+from shared.settings import BaseServiceSettings
+
+ROLES = frozenset(
+    {
+        "admin",
+        "hr",
+        "finance",
+        "manager",
+        "rep",
+        "assistant",
+        "committee",
+        "integration",
+        "platform_admin",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: uuid.UUID
+    subject: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def mint_token(
+    settings: BaseServiceSettings,
+    *,
+    tenant_id: uuid.UUID | str,
+    subject: str,
+    roles: list[str],
+    ttl_seconds: int = 12 * 3600,
+) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": subject,
+        "tid": str(tenant_id),
+        "roles": sorted(roles),
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def decode_token(settings: BaseServiceSettings, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=["HS256"],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iss", "aud", "sub", "tid"]},
+        )
+        tenant_id = uuid.UUID(str(claims["tid"]))
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise Problem(
+            401, "Unauthorized", f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
+    roles = frozenset(r for r in claims.get("roles", []) if r in ROLES)
+    return Principal(tenant_id=tenant_id, subject=str(claims["sub"]), roles=roles)
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(
+            401,
+            "Unauthorized",
+            "a bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+def authenticate(settings: BaseServiceSettings, request: Request) -> Principal:
+    return decode_token(settings, bearer(request))
+
+
+def main() -> None:
+    """Mint a development token: python -m shared.auth.tokens --tenant T --person p-1 --roles admin"""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--tenant", required=True)
+    parser.add_argument("--person", default="admin")
+    parser.add_argument("--roles", default="admin", help="comma-separated")
+    parser.add_argument("--ttl", type=int, default=12 * 3600)
+    args = parser.parse_args()
+    settings = BaseServiceSettings()
+    print(
+        mint_token(
+            settings,
+            tenant_id=args.tenant,
+            subject=args.person,
+            roles=args.roles.split(","),
+            ttl_seconds=args.ttl,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

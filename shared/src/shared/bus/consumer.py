@@ -1,0 +1,250 @@
+"""The consuming side of exactly-once effects (the transactional inbox).
+
+A batch is applied in ONE database transaction that also records the consumed event ids (inbox)
+and the next positions (consumer_offsets); only then are offsets committed to the bus. A crash at
+any point either replays the batch — its events are found in the inbox and skipped — or finds it
+applied. Records that cannot be decoded, or whose handler fails on its own, go to the group's
+dead-letter topic (through the outbox, in the same transaction as the position that skips them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from itertools import groupby
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.bus.base import Bus, BusConsumer, Record, TopicPartition
+from shared.db.messaging import MessagingTables
+from shared.db.uow import UnitOfWork, unit_of_work
+from shared.events.envelope import Event, decode_event, derived_event_id
+from shared.events.topics import dead_letter_topic
+from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_DUPLICATE
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[UnitOfWork, list[Event]], Awaitable[None]]
+
+# SQLSTATEs worth retrying: serialization failure, deadlock, and connection classes.
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "53300"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError | OSError | asyncio.TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        code = getattr(exc.orig, "sqlstate", None) or getattr(
+            getattr(exc.orig, "__cause__", None), "sqlstate", None
+        )
+        if code in _TRANSIENT_SQLSTATES or (code or "").startswith("08"):
+            return True
+    return False
+
+
+class SqlOffsetStore:
+    """Consumer positions kept in the consuming service's own schema."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], messaging: MessagingTables):
+        self._sessions = sessions
+        self._table = messaging.consumer_offsets
+
+    async def load(
+        self, group: str, partitions: Sequence[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        t = self._table
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(t.c.topic, t.c.partition, t.c.next_offset).where(
+                    t.c.consumer_group == group, t.c.topic.in_({tp.topic for tp in partitions})
+                )
+            )
+            wanted = set(partitions)
+            return {
+                TopicPartition(r.topic, r.partition): int(r.next_offset)
+                for r in rows
+                if TopicPartition(r.topic, r.partition) in wanted
+            }
+
+    async def save(
+        self, session: AsyncSession, group: str, positions: dict[TopicPartition, int]
+    ) -> None:
+        if not positions:
+            return
+        t = self._table
+        stmt = pg_insert(t).values(
+            [
+                {
+                    "consumer_group": group,
+                    "topic": tp.topic,
+                    "partition": tp.partition,
+                    "next_offset": o,
+                }
+                for tp, o in sorted(positions.items())
+            ]
+        )
+        # A member that lost its partitions mid-batch must never move a position backwards.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.consumer_group, t.c.topic, t.c.partition],
+            set_={
+                "next_offset": func.greatest(t.c.next_offset, stmt.excluded.next_offset),
+                "updated_at": func.now(),
+            },
+        )
+        await session.execute(stmt)
+
+
+def next_positions(records: Sequence[Record]) -> dict[TopicPartition, int]:
+    positions: dict[TopicPartition, int] = {}
+    for r in records:
+        positions[r.tp] = max(positions.get(r.tp, 0), r.offset + 1)
+    return positions
+
+
+class ConsumerLoop:
+    """Consume topics as one group and apply batches through a handler, exactly once."""
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        topics: Sequence[str],
+        bus: Bus,
+        sessions: async_sessionmaker[AsyncSession],
+        messaging: MessagingTables,
+        handler: Handler,
+        topic_prefix: str = "",
+        batch_size: int = 500,
+    ):
+        self.group = group
+        self.topics = list(topics)
+        self._bus = bus
+        self._sessions = sessions
+        self._messaging = messaging
+        self._handler = handler
+        self._prefix = topic_prefix
+        self._batch_size = batch_size
+        self._offsets = SqlOffsetStore(sessions, messaging)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        consumer = self._bus.consumer(self.group, self.topics, self._offsets)
+        await consumer.start()
+        try:
+            while not self._stopping.is_set():
+                records = await consumer.getmany(timeout=0.5, max_records=self._batch_size)
+                if records:
+                    await self._process(consumer, records)
+        finally:
+            await consumer.stop()
+
+    async def _process(self, consumer: BusConsumer, records: list[Record]) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await self._apply(records)
+                break
+            except Exception as exc:
+                if is_transient(exc):
+                    log.warning("%s: transient failure, retrying the batch: %s", self.group, exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                if len(records) == 1:
+                    await self._dead_letter(records[0], exc)
+                    break
+                log.warning(
+                    "%s: batch failed (%s); applying its records one by one", self.group, exc
+                )
+                for record in records:
+                    await self._process(consumer, [record])
+                break
+        await consumer.committed(next_positions(records))
+
+    async def _apply(self, records: list[Record]) -> None:
+        async with unit_of_work(self._sessions, self._messaging, self._prefix) as uow:
+            decoded: list[tuple[Record, Event]] = []
+            for record in records:
+                try:
+                    decoded.append((record, decode_event(record.value)))
+                except ValidationError as exc:
+                    self._queue_dead_letter(uow, record, exc)
+            fresh = await self._claim(uow.session, [e for _, e in decoded])
+            todo: list[tuple[Record, Event]] = []
+            for r, e in decoded:
+                if e.id in fresh:
+                    fresh.discard(e.id)  # a second copy within the batch is a duplicate too
+                    todo.append((r, e))
+                else:
+                    EVENTS_DUPLICATE.labels(self.group, r.topic).inc()
+            # Tenants in first-seen order, each tenant's events in bus order.
+            order = {e.tenant_id: i for i, (_, e) in reversed(list(enumerate(todo)))}
+            todo.sort(key=lambda pair: order[pair[1].tenant_id])
+            for tenant_id, group in groupby(todo, key=lambda pair: pair[1].tenant_id):
+                events = [e for _, e in group]
+                await uow.set_tenant(tenant_id)
+                await self._handler(uow, events)
+            await self._offsets.save(uow.session, self.group, next_positions(records))
+        for r, _ in todo:
+            EVENTS_CONSUMED.labels(self.group, r.topic).inc()
+
+    async def _claim(self, session: AsyncSession, events: list[Event]) -> set[uuid.UUID]:
+        """Record the events in the inbox; return the ids seen for the first time."""
+        if not events:
+            return set()
+        inbox = self._messaging.inbox
+        unique = {e.id: e.tenant_id for e in events}
+        stmt = (
+            pg_insert(inbox)
+            .values(
+                [
+                    {"consumer_group": self.group, "event_id": i, "tenant_id": t}
+                    for i, t in sorted(unique.items())
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
+        return set((await session.execute(stmt)).scalars())
+
+    def _queue_dead_letter(self, uow: UnitOfWork, record: Record, exc: BaseException) -> None:
+        EVENTS_DEAD_LETTERED.labels(self.group, record.topic).inc()
+        log.error(
+            "%s: dead-lettering %s[%s]@%s: %s",
+            self.group,
+            record.topic,
+            record.partition,
+            record.offset,
+            exc,
+        )
+        uow.emit_raw(
+            topic=self._prefix + dead_letter_topic(self.group),
+            key=record.key,
+            value=record.value,
+            event_id=derived_event_id(
+                "dead-letter", self.group, record.topic, record.partition, record.offset
+            ),
+            tenant_id=None,
+            headers={
+                "error": f"{type(exc).__name__}: {exc}"[:2000],
+                "source_topic": record.topic,
+                "source_partition": str(record.partition),
+                "source_offset": str(record.offset),
+            },
+        )
+
+    async def _dead_letter(self, record: Record, exc: BaseException) -> None:
+        async with unit_of_work(self._sessions, self._messaging, self._prefix) as uow:
+            self._queue_dead_letter(uow, record, exc)
+            await self._offsets.save(uow.session, self.group, next_positions([record]))

@@ -1,0 +1,1 @@
+"""Database helpers: engines, the unit of work, messaging tables, migrations, embedded server."""

@@ -1,0 +1,106 @@
+"""Alembic, one tree per service: its own schema and its own version table in that schema.
+
+Migrations run as the schema owner; they grant the application role what it needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import MetaData, pool, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.db.engine import async_url
+
+
+def alembic_config(script_location: Path, owner_url: str, app_role: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.set_main_option("sqlalchemy.url", async_url(owner_url).replace("%", "%%"))
+    cfg.attributes["app_role"] = app_role
+    return cfg
+
+
+async def upgrade(
+    script_location: Path, owner_url: str, app_role: str, revision: str = "head"
+) -> None:
+    cfg = alembic_config(script_location, owner_url, app_role)
+    await asyncio.to_thread(command.upgrade, cfg, revision)
+
+
+def app_role() -> str:
+    """The application role the running migration grants privileges to."""
+    role = context.config.attributes.get("app_role")
+    if role:
+        return str(role)
+    from shared.settings import BaseServiceSettings
+
+    return BaseServiceSettings().database_app_role
+
+
+def grant_schema_to_app(schema: str) -> None:
+    """Let the application role use the schema's tables (present and future), nothing more."""
+    role = app_role()
+    op.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+    op.execute(
+        f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" '
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{role}"'
+    )
+    op.execute(
+        f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" GRANT USAGE, SELECT ON SEQUENCES TO "{role}"'
+    )
+    op.execute(
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"'
+    )
+    op.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
+
+
+def run_env(target_metadata: MetaData, schema: str) -> None:
+    """The body of every service's migrations/env.py."""
+
+    def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+        if type_ == "schema":
+            return name == schema
+        return True
+
+    def do_run(connection: Connection) -> None:
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=include_name,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run_async() -> None:
+        url = context.config.get_main_option("sqlalchemy.url")
+        if not url:
+            from shared.settings import BaseServiceSettings
+
+            url = BaseServiceSettings().owner_url
+        assert url, "set DATABASE_OWNER_URL (or DATABASE_URL) to run migrations"
+        engine = create_async_engine(async_url(url), poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run)
+            await connection.commit()
+        await engine.dispose()
+
+    if context.is_offline_mode():
+        context.configure(
+            url=context.config.get_main_option("sqlalchemy.url"),
+            target_metadata=target_metadata,
+            version_table_schema=schema,
+            literal_binds=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        asyncio.run(run_async())

@@ -1,0 +1,98 @@
+"""The unit of work: one session, one transaction, and the events it causes (written to the outbox
+in the same transaction — they are published only after commit, by the relay)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db.messaging import MessagingTables
+from shared.events.envelope import TOPIC_OF, EventBase, encode_event
+
+
+class UnitOfWork:
+    def __init__(self, session: AsyncSession, messaging: MessagingTables, topic_prefix: str = ""):
+        self.session = session
+        self.messaging = messaging
+        self.topic_prefix = topic_prefix
+        self._events: list[EventBase] = []
+        self._raw: list[dict[str, Any]] = []
+        self.tenant_id: uuid.UUID | None = None
+
+    def emit(self, event: EventBase) -> None:
+        """Collect an event; it reaches the outbox when the unit of work flushes."""
+        self._events.append(event)
+
+    def emit_raw(
+        self,
+        *,
+        topic: str,
+        key: str,
+        value: bytes,
+        event_id: uuid.UUID,
+        tenant_id: uuid.UUID | None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Queue bytes for a topic as they are (dead letters keep the original bytes)."""
+        self._raw.append(
+            {
+                "tenant_id": tenant_id,
+                "event_id": event_id,
+                "topic": topic,
+                "key": key,
+                "value": value,
+                "headers": headers or {},
+            }
+        )
+
+    async def set_tenant(self, tenant_id: uuid.UUID) -> None:
+        """Scope what follows in this transaction to one tenant (row-level security reads it)."""
+        self.tenant_id = tenant_id
+        await self.session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
+
+    async def flush_events(self) -> int:
+        rows = [
+            {
+                "tenant_id": e.tenant_id,
+                "event_id": e.id,
+                "topic": self.topic_prefix + TOPIC_OF[e.type].value,
+                "key": e.key,
+                "value": encode_event(e),
+                "headers": e.trace,
+            }
+            for e in self._events
+        ]
+        rows.extend(self._raw)
+        self._events.clear()
+        self._raw.clear()
+        if rows:
+            await self.session.execute(insert(self.messaging.outbox), rows)
+            await self.session.execute(
+                text("SELECT pg_notify(:channel, '')"), {"channel": self.messaging.notify_channel}
+            )
+        await self.session.flush()
+        return len(rows)
+
+    async def commit(self) -> None:
+        await self.flush_events()
+        await self.session.commit()
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessions: async_sessionmaker[AsyncSession], messaging: MessagingTables, topic_prefix: str = ""
+) -> AsyncIterator[UnitOfWork]:
+    """Commit at the end, roll back on error."""
+    async with sessions() as session:
+        uow = UnitOfWork(session, messaging, topic_prefix)
+        try:
+            yield uow
+            await uow.commit()
+        except BaseException:
+            await session.rollback()
+            raise

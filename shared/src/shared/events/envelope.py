@@ -1,0 +1,161 @@
+"""The event envelope and the event types, decoded by one TypeAdapter (a discriminated union)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from shared.events.activity import ActivityEvent
+from shared.events.topics import Topic
+
+
+class EventBase(BaseModel):
+    """Fields every event carries. Unknown fields are ignored; an unknown version is refused."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: uuid.UUID
+    type: str
+    version: Literal[1] = 1
+    tenant_id: uuid.UUID
+    occurred_at: AwareDatetime
+    produced_at: AwareDatetime
+    key: str
+    trace: dict[str, str] = Field(default_factory=dict)
+
+
+class ActivityRecordedPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    source_id: uuid.UUID
+    timezone: str
+    activity: ActivityEvent
+
+
+class ActivityRecorded(EventBase):
+    """A canonical activity was accepted by goals (the system of record)."""
+
+    type: Literal["activity.recorded"] = "activity.recorded"
+    payload: ActivityRecordedPayload
+
+
+class ProgressPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    person_id: str
+    metric: str
+    period_start: date
+    period_end: date
+    actual: Decimal
+    target: Decimal | None = None
+    attainment: Decimal | None = None
+    event_count: int
+
+
+class ProgressUpdated(EventBase):
+    """A person's running KPI total for a period changed."""
+
+    type: Literal["progress.updated"] = "progress.updated"
+    payload: ProgressPayload
+
+
+class ScorePayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    person_id: str
+    period_start: date
+    metric: str
+    status: Literal["provisional", "final"]
+    weight: Decimal
+    target: Decimal
+    actual: Decimal
+    ratio: Decimal
+    score: Decimal
+
+
+class ScoreComputed(EventBase):
+    """A person's score item for a period was (re)computed."""
+
+    type: Literal["score.computed"] = "score.computed"
+    payload: ScorePayload
+
+
+class CommissionPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    person_id: str
+    period_start: date
+    currency: str
+    base_total: Decimal
+    commission_total: Decimal
+    line_count: int
+
+
+class CommissionComputed(EventBase):
+    """A person's commission for a period changed."""
+
+    type: Literal["commission.computed"] = "commission.computed"
+    payload: CommissionPayload
+
+
+Event = Annotated[
+    ActivityRecorded | ProgressUpdated | ScoreComputed | CommissionComputed,
+    Field(discriminator="type"),
+]
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+TOPIC_OF: dict[str, Topic] = {
+    "activity.recorded": Topic.activities,
+    "progress.updated": Topic.progress,
+    "score.computed": Topic.scores,
+    "commission.computed": Topic.payouts,
+}
+
+E = TypeVar("E", bound=EventBase)
+
+
+def decode_event(raw: bytes) -> Event:
+    """Decode bytes from the bus; raises pydantic.ValidationError for anything unknown."""
+    return _ADAPTER.validate_json(raw)
+
+
+def encode_event(event: EventBase) -> bytes:
+    return event.model_dump_json().encode()
+
+
+def person_key(tenant_id: uuid.UUID, person_id: str) -> str:
+    """One person's events stay in order on one partition."""
+    return f"{tenant_id}:{person_id}"
+
+
+def new_event(
+    cls: type[E],
+    *,
+    tenant_id: uuid.UUID,
+    key: str,
+    occurred_at: datetime,
+    payload: Any,
+    event_id: uuid.UUID | None = None,
+    trace: dict[str, str] | None = None,
+) -> E:
+    return cls(
+        id=event_id or uuid.uuid4(),
+        tenant_id=tenant_id,
+        key=key,
+        occurred_at=occurred_at,
+        produced_at=datetime.now(UTC),
+        payload=payload,
+        trace=trace or {},
+    )
+
+
+def derived_event_id(*parts: object) -> uuid.UUID:
+    """A deterministic event id: every service dedupes on the same id (UUIDv5)."""
+    return uuid.uuid5(QUOTIENT_NAMESPACE, "/".join(str(p) for p in parts))
+
+
+QUOTIENT_NAMESPACE = uuid.UUID("6f1d3c0e-2b7a-5c4e-9a51-0c7e4a0b9d21")

@@ -1,0 +1,1 @@
+"""HTTP pieces every service app uses: problem+json errors, health, metrics."""

@@ -1,0 +1,215 @@
+"""How a service describes itself, so it can run alone (api / worker) or all in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import strawberry
+from fastapi import APIRouter, FastAPI, Request
+from strawberry.fastapi import GraphQLRouter
+from strawberry.tools import merge_types
+
+from shared.bus.consumer import ConsumerLoop, Handler
+from shared.bus.relay import OutboxRelay
+from shared.db.messaging import MessagingTables
+from shared.db.migrations import upgrade
+from shared.graphql import make_context_getter
+from shared.http.health import health_router
+from shared.http.problems import install_problem_handlers
+from shared.runtime import SHARED_MIGRATIONS, Runtime, provision_embedded
+from shared.settings import BaseServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    group: str
+    topics: Sequence[str]
+    handler: Callable[[Runtime], Handler]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    messaging: MessagingTables
+    migrations: Path
+    routers: Sequence[APIRouter]
+    query: type
+    consumers: Sequence[ConsumerSpec] = field(default_factory=tuple)
+    on_start: Callable[[Runtime], Any] | None = None
+
+
+async def migrate(settings: BaseServiceSettings, specs: Sequence[ServiceSpec]) -> None:
+    """Apply the shared (bus) tree and each service's tree, as the schema owner."""
+    owner = settings.owner_url
+    assert owner, "DATABASE_OWNER_URL (or DATABASE_URL) is required to migrate"
+    await upgrade(SHARED_MIGRATIONS, owner, settings.database_app_role)
+    for spec in specs:
+        await upgrade(spec.migrations, owner, settings.database_app_role)
+
+
+def graphql_schema(specs: Sequence[ServiceSpec]) -> strawberry.Schema:
+    queries = tuple(spec.query for spec in specs)
+    query = queries[0] if len(queries) == 1 else merge_types("Query", queries)
+    return strawberry.Schema(query=query)
+
+
+def create_app(
+    settings: BaseServiceSettings,
+    specs: Sequence[ServiceSpec],
+    *,
+    title: str,
+    run_workers: bool = False,
+    auto_migrate: bool = False,
+    runtime: Runtime | None = None,
+    on_ready: Callable[[FastAPI], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """The FastAPI app of one service, or of several (the all-in-one process)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        server = await provision_embedded(settings)
+        if auto_migrate:
+            await migrate(settings, specs)
+        rt = runtime or await Runtime.open(settings, title)
+        app.state.runtime = rt
+        for spec in specs:
+            if spec.on_start:
+                await spec.on_start(rt)
+        workers = Workers(rt, specs) if run_workers else None
+        if workers:
+            await workers.start()
+        if on_ready is not None:
+            await on_ready(app)
+        try:
+            yield
+        finally:
+            if workers:
+                await workers.stop()
+            if runtime is None:
+                await rt.close()
+            if server is not None:
+                server.stop()
+
+    app = FastAPI(title=title, lifespan=lifespan, version="0.1.0")
+    install_problem_handlers(app)
+
+    async def check_db() -> None:
+        await app.state.runtime.check_database()
+
+    async def check_bus() -> None:
+        await app.state.runtime.bus.ping()
+
+    app.include_router(health_router({"database": check_db, "bus": check_bus}))
+    for spec in specs:
+        for router in spec.routers:
+            app.include_router(router)
+    app.include_router(
+        GraphQLRouter(graphql_schema(specs), context_getter=make_context_getter(settings)),
+        prefix="/graphql",
+    )
+    return app
+
+
+def runtime_of(request: Request) -> Runtime:
+    """FastAPI dependency: the process runtime."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+class Workers:
+    """The outbox relays and consumer loops of the given services, as asyncio tasks."""
+
+    def __init__(self, runtime: Runtime, specs: Sequence[ServiceSpec]):
+        self.runtime = runtime
+        self.specs = specs
+        self._loops: list[ConsumerLoop | OutboxRelay] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        rt = self.runtime
+        s = rt.settings
+        for spec in self.specs:
+            relay = OutboxRelay(
+                bus=rt.bus,
+                sessions=rt.sessions,
+                messaging=spec.messaging,
+                dsn=rt.dsn,
+                notifier=rt.notifier,
+                poll_seconds=s.outbox_poll_seconds,
+            )
+            self._loops.append(relay)
+            for c in spec.consumers:
+                self._loops.append(
+                    ConsumerLoop(
+                        group=s.topic(c.group),
+                        topics=[s.topic(t) for t in c.topics],
+                        bus=rt.bus,
+                        sessions=rt.sessions,
+                        messaging=spec.messaging,
+                        handler=c.handler(rt),
+                        topic_prefix=s.topic_prefix,
+                        batch_size=s.consumer_batch_size,
+                    )
+                )
+        for loop in self._loops:
+            self._tasks.append(asyncio.create_task(self._supervise(loop)))
+
+    async def _supervise(self, loop: ConsumerLoop | OutboxRelay) -> None:
+        """Keep a loop running: a crash is logged and the loop restarts after a pause."""
+        while True:
+            try:
+                await loop.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s crashed; restarting", type(loop).__name__)
+                await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        for loop in self._loops:
+            loop.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self._loops.clear()
+
+
+async def run_worker(
+    settings: BaseServiceSettings, specs: Sequence[ServiceSpec], name: str
+) -> None:
+    """A worker process: relays and consumers until SIGTERM / SIGINT."""
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    server = await provision_embedded(settings)
+    rt = await Runtime.open(settings, name)
+    for spec in specs:
+        if spec.on_start:
+            await spec.on_start(rt)
+    workers = Workers(rt, specs)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await workers.start()
+    log.info("%s worker running", name)
+    try:
+        await stop.wait()
+    finally:
+        await workers.stop()
+        await rt.close()
+        if server is not None:
+            server.stop()

@@ -1,0 +1,84 @@
+"""Typed settings: one shared base, one subclass per service (environment variables only)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "quotient-development-secret-change-me"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class BaseServiceSettings(BaseSettings):
+    """Settings every process reads; a service subclasses it for its own."""
+
+    model_config = SettingsConfigDict(env_prefix="QUOTIENT_", extra="ignore", populate_by_name=True)
+
+    env: Environment = Environment.development
+    # The restricted application role's URL. Unset in development: the embedded server is used.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "QUOTIENT_DATABASE_URL")
+    )
+    # The schema owner's URL, used by migrations only. Defaults to database_url.
+    database_owner_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_OWNER_URL", "QUOTIENT_DATABASE_OWNER_URL"),
+    )
+    database_pool_size: int = 10
+    # The role the services connect as; migrations grant it table privileges.
+    database_app_role: str = "quotient_app"
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "QUOTIENT_KAFKA_BOOTSTRAP_SERVERS"
+        ),
+    )
+    # embedded: durable log in PostgreSQL (single process); kafka: Apache Kafka via aiokafka.
+    bus: Literal["embedded", "kafka"] | None = None
+    topic_prefix: str = ""
+    kafka_partitions: int = 6
+    kafka_replication_factor: int = 1
+    # Where the embedded PostgreSQL keeps its data when DATABASE_URL is not set.
+    data_dir: Path = Path(".quotient")
+    embedded_postgres_port: int = 54329
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "quotient-dev"
+    jwt_audience: str = "quotient"
+    # The public base URL webhooks are posted to (some vendors sign the full URI).
+    public_base_url: str = "http://127.0.0.1:8000"
+    webhook_tolerance_seconds: int = 300
+    webhook_max_body_bytes: int = 1024 * 1024
+    outbox_poll_seconds: float = 0.2
+    consumer_batch_size: int = 500
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults(self) -> BaseServiceSettings:
+        if self.env is not Environment.development and self.env is not Environment.test:
+            if self.jwt_secret == DEV_JWT_SECRET:
+                raise ValueError("QUOTIENT_JWT_SECRET must be set outside development")
+            if not self.database_url:
+                raise ValueError("DATABASE_URL must be set outside development")
+        return self
+
+    @property
+    def bus_kind(self) -> Literal["embedded", "kafka"]:
+        if self.bus is not None:
+            return self.bus
+        return "kafka" if self.kafka_bootstrap_servers else "embedded"
+
+    @property
+    def owner_url(self) -> str | None:
+        return self.database_owner_url or self.database_url
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
