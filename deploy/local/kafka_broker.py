@@ -8,6 +8,7 @@ formatted and the broker started with `java -cp ... kafka.Kafka`, listening on l
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import shutil
@@ -178,7 +179,9 @@ class LocalKafka:
                 finally:
                     await admin.close()
 
-            return asyncio.run(probe())
+            # In a thread of its own: the caller may be inside a running event loop.
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                return pool.submit(asyncio.run, probe()).result(timeout=15)
         except Exception:
             return False
 

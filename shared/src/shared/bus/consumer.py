@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, list[Event]], Awaitable[None]]
 
+# Inbox rows of records that belong to no tenant we could read (dead letters).
+NO_TENANT = uuid.UUID(int=0)
+
 # SQLSTATEs worth retrying: serialization failure, deadlock, and connection classes.
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "53300"}
 
@@ -175,12 +178,18 @@ class ConsumerLoop:
     async def _apply(self, records: list[Record]) -> None:
         async with unit_of_work(self._sessions, self._messaging, self._prefix) as uow:
             decoded: list[tuple[Record, Event]] = []
+            poison: list[tuple[Record, ValidationError]] = []
             for record in records:
                 try:
                     decoded.append((record, decode_event(record.value)))
                 except ValidationError as exc:
+                    poison.append((record, exc))
+            claims = [(e.id, e.tenant_id) for _, e in decoded]
+            claims += [(self._dead_letter_id(r), NO_TENANT) for r, _ in poison]
+            fresh = await self._claim(uow.session, claims)
+            for record, exc in poison:
+                if self._dead_letter_id(record) in fresh:
                     self._queue_dead_letter(uow, record, exc)
-            fresh = await self._claim(uow.session, [e for _, e in decoded])
             todo: list[tuple[Record, Event]] = []
             for r, e in decoded:
                 if e.id in fresh:
@@ -199,12 +208,14 @@ class ConsumerLoop:
         for r, _ in todo:
             EVENTS_CONSUMED.labels(self.group, r.topic).inc()
 
-    async def _claim(self, session: AsyncSession, events: list[Event]) -> set[uuid.UUID]:
-        """Record the events in the inbox; return the ids seen for the first time."""
-        if not events:
+    async def _claim(
+        self, session: AsyncSession, claims: list[tuple[uuid.UUID, uuid.UUID]]
+    ) -> set[uuid.UUID]:
+        """Record (event id, tenant) pairs in the inbox; return the ids seen for the first time."""
+        if not claims:
             return set()
         inbox = self._messaging.inbox
-        unique = {e.id: e.tenant_id for e in events}
+        unique = dict(claims)
         stmt = (
             pg_insert(inbox)
             .values(
@@ -244,7 +255,12 @@ class ConsumerLoop:
             },
         )
 
+    def _dead_letter_id(self, record: Record) -> uuid.UUID:
+        """Dead letters are idempotent too: a redelivered poison record is not sent twice."""
+        return derived_event_id("dead-letter", self.group, record.topic, record.partition, record.offset)
+
     async def _dead_letter(self, record: Record, exc: BaseException) -> None:
         async with unit_of_work(self._sessions, self._messaging, self._prefix) as uow:
-            self._queue_dead_letter(uow, record, exc)
+            if await self._claim(uow.session, [(self._dead_letter_id(record), NO_TENANT)]):
+                self._queue_dead_letter(uow, record, exc)
             await self._offsets.save(uow.session, self.group, next_positions([record]))
