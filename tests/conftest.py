@@ -9,7 +9,6 @@ In CI (CI=true) a server that cannot be provisioned is an error, never a skip.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import sys
@@ -25,7 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "deploy" / "local"))
 
 from kafka_broker import LocalKafka, free_port  # noqa: E402
-
 from shared.db.bootstrap import DatabaseUrls, drop_database, ensure_database  # noqa: E402
 from shared.db.embedded import EmbeddedPostgres  # noqa: E402
 from shared.settings import BaseServiceSettings  # noqa: E402
@@ -64,7 +62,6 @@ def pg_admin_url(work_dir: Path) -> Iterator[str]:
 async def template_database(pg_admin_url: str) -> str:
     """A database migrated to head once; each test clones it."""
     from allinone.app import SERVICES
-
     from shared.service import migrate
 
     await drop_database(pg_admin_url, TEMPLATE)

@@ -13,17 +13,23 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
-
 from goals.models import messaging as goals_messaging
 from goals.totals.handlers import apply_activities
 from shared.bus.base import Bus, OutgoingRecord, Record, TopicPartition
 from shared.bus.consumer import ConsumerLoop
 from shared.db.bootstrap import DatabaseUrls
 from shared.events.activity import ActivityEvent
-from shared.events.envelope import ActivityRecorded, ActivityRecordedPayload, encode_event, new_event, person_key
+from shared.events.envelope import (
+    ActivityRecorded,
+    ActivityRecordedPayload,
+    encode_event,
+    new_event,
+    person_key,
+)
 from shared.events.topics import dead_letter_topic
 from shared.runtime import Runtime
+from sqlalchemy import text
+
 from tests.helpers import eventually, make_settings
 
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from shared.db.messaging import add_messaging_tables, service_metadata
+from shared.db.types import Amount
 from sqlalchemy import (
     BigInteger,
     Date,
     ForeignKey,
     Identity,
     Index,
-    Numeric,
     SmallInteger,
     Text,
     Uuid,
@@ -105,7 +105,7 @@ class KpiTotal(Base):
     metric: Mapped[str] = mapped_column(Text, primary_key=True)
     period_start: Mapped[date] = mapped_column(Date, primary_key=True)
     period_end: Mapped[date] = mapped_column(Date)
-    value: Mapped[Decimal] = mapped_column(Numeric)
+    value: Mapped[Decimal] = mapped_column(Amount)
     event_count: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -119,6 +119,6 @@ class Target(Base):
     person_id: Mapped[str] = mapped_column(Text, primary_key=True)
     metric: Mapped[str] = mapped_column(Text, primary_key=True)
     period_start: Mapped[date] = mapped_column(Date, primary_key=True)
-    value: Mapped[Decimal] = mapped_column(Numeric)
+    value: Mapped[Decimal] = mapped_column(Amount)
     updated_by: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from shared.db.messaging import add_messaging_tables, service_metadata
-from sqlalchemy import BigInteger, Date, Numeric, Text, Uuid, func
+from shared.db.types import Amount
+from sqlalchemy import BigInteger, Date, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -29,7 +30,7 @@ class FlatRatePlan(Base):
     __tablename__ = "flat_rate_plans"
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    rate: Mapped[Decimal] = mapped_column(Numeric)
+    rate: Mapped[Decimal] = mapped_column(Amount)
     updated_by: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -46,9 +47,9 @@ class CommissionLine(Base):
     activity_id: Mapped[str] = mapped_column(Text)
     activity_type: Mapped[str] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(Text)
-    base: Mapped[Decimal] = mapped_column(Numeric)
-    rate: Mapped[Decimal] = mapped_column(Numeric)
-    commission: Mapped[Decimal] = mapped_column(Numeric)
+    base: Mapped[Decimal] = mapped_column(Amount)
+    rate: Mapped[Decimal] = mapped_column(Amount)
+    commission: Mapped[Decimal] = mapped_column(Amount)
     explanation: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -62,7 +63,7 @@ class CommissionTotal(Base):
     person_id: Mapped[str] = mapped_column(Text, primary_key=True)
     period_start: Mapped[date] = mapped_column(Date, primary_key=True)
     currency: Mapped[str] = mapped_column(Text, primary_key=True)
-    base_total: Mapped[Decimal] = mapped_column(Numeric)
-    commission_total: Mapped[Decimal] = mapped_column(Numeric)
+    base_total: Mapped[Decimal] = mapped_column(Amount)
+    commission_total: Mapped[Decimal] = mapped_column(Amount)
     line_count: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

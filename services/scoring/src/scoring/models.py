@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from shared.db.messaging import add_messaging_tables, service_metadata
-from sqlalchemy import Date, Numeric, Text, Uuid, func
+from shared.db.types import Amount
+from sqlalchemy import Date, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -30,10 +31,10 @@ class ScoreItem(Base):
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     metric: Mapped[str] = mapped_column(Text, primary_key=True)
-    weight: Mapped[Decimal] = mapped_column(Numeric)
+    weight: Mapped[Decimal] = mapped_column(Amount)
     direction: Mapped[str] = mapped_column(Text)  # higher_is_better | lower_is_better
-    cap: Mapped[Decimal] = mapped_column(Numeric)
-    floor: Mapped[Decimal] = mapped_column(Numeric)
+    cap: Mapped[Decimal] = mapped_column(Amount)
+    floor: Mapped[Decimal] = mapped_column(Amount)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -47,10 +48,10 @@ class Score(Base):
     period_start: Mapped[date] = mapped_column(Date, primary_key=True)
     metric: Mapped[str] = mapped_column(Text, primary_key=True)
     status: Mapped[str] = mapped_column(Text)
-    weight: Mapped[Decimal] = mapped_column(Numeric)
-    target: Mapped[Decimal] = mapped_column(Numeric)
-    actual: Mapped[Decimal] = mapped_column(Numeric)
-    ratio: Mapped[Decimal] = mapped_column(Numeric)
-    score: Mapped[Decimal] = mapped_column(Numeric)
+    weight: Mapped[Decimal] = mapped_column(Amount)
+    target: Mapped[Decimal] = mapped_column(Amount)
+    actual: Mapped[Decimal] = mapped_column(Amount)
+    ratio: Mapped[Decimal] = mapped_column(Amount)
+    score: Mapped[Decimal] = mapped_column(Amount)
     explanation: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

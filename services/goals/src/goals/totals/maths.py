@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from shared.events.activity import MONEY_TYPES, ActivityEvent, ActivityType
+from shared.events.activity import ActivityEvent, ActivityType
 from shared.periods import month_of
 
 # Corrections change earlier events; they are not activities of their own.
@@ -29,7 +29,7 @@ def metric_deltas(activity: ActivityEvent, timezone: str) -> list[Delta]:
     """The built-in metrics an activity touches in its month (tenant time zone).
 
     - ``<type>.count``: one per event, credited to the actor;
-    - ``<type>.amount``: the amount, split by credit shares, for money types;
+    - ``<type>.amount``: the amount, split by credit shares, whenever the event has one;
     - ``collected_revenue``: payments minus refunds (回款), split by credit shares.
     """
     if activity.type in NOT_COUNTED:
@@ -37,7 +37,7 @@ def metric_deltas(activity: ActivityEvent, timezone: str) -> list[Delta]:
     start, end = month_of(activity.occurred_at, timezone)
     kind = activity.type.value
     deltas = [Delta(activity.actor_id, f"{kind}.count", start, end, Decimal(1), 1)]
-    if activity.type in MONEY_TYPES and activity.amount is not None:
+    if activity.amount is not None:
         for person, share in activity.credited_shares():
             value = activity.amount.value * share
             deltas.append(Delta(person, f"{kind}.amount", start, end, value, 1))
