@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +17,11 @@ from shared.auth.tokens import mint_token
 from shared.db.bootstrap import DatabaseUrls
 from shared.settings import BaseServiceSettings
 from shared.signing import sign_headers
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "local"))
+from kafka_broker import free_port  # noqa: E402
+
+__all__ = ["free_port"]
 
 
 def make_settings(urls: DatabaseUrls, *, kafka: str | None = None, **overrides: object) -> BaseServiceSettings:

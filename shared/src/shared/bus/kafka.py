@@ -101,6 +101,7 @@ class KafkaBus(Bus):
         if not records:
             return
         producer = await self._ensure_producer()
+        await self.ensure_topics(sorted({r.topic for r in records}))
         futures = [
             await producer.send(
                 r.topic,
