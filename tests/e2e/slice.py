@@ -82,7 +82,8 @@ async def run_slice(clients: dict[str, httpx.AsyncClient], settings: BaseService
 
     async def score() -> dict[str, Any]:
         data = await graphql(clients["scoring"], rep, SCORES, **variables)
-        (item,) = data["scores"]
+        assert len(data["scores"]) == 1, data
+        item: dict[str, Any] = data["scores"][0]
         assert Decimal(item["actual"]) == Decimal("1200000"), item
         return item
 
@@ -95,7 +96,8 @@ async def run_slice(clients: dict[str, httpx.AsyncClient], settings: BaseService
 
     async def commission() -> dict[str, Any]:
         data = await graphql(clients["incentives"], rep, COMMISSIONS, **variables)
-        (c,) = data["commissions"]
+        assert len(data["commissions"]) == 1, data
+        c: dict[str, Any] = data["commissions"][0]
         assert c["lineCount"] == 3, c
         return c
 
