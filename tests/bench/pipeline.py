@@ -122,6 +122,10 @@ async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path
         print(f"totals check           {'OK' if total == expected else 'MISMATCH'}: {total} == {expected}")
         for c in clients.values():
             await c.aclose()
+    except BaseException:
+        for name in fleet.procs:
+            print(f"--- {name}\n{fleet.log(name)}")
+        raise
     finally:
         fleet.stop_all()
         await engine.dispose()

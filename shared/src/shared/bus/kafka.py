@@ -95,6 +95,11 @@ class KafkaBus(Bus):
                 await self._admin.create_topics(new)
             except TopicAlreadyExistsError:
                 pass
+        # Creation is asynchronous on the broker: wait until the topics are listed.
+        for _ in range(100):
+            if set(missing) <= set(await self._admin.list_topics()):
+                break
+            await asyncio.sleep(0.1)
         self._known_topics.update(missing)
 
     async def publish(self, records: Sequence[OutgoingRecord]) -> None:
@@ -146,6 +151,8 @@ class KafkaConsumer(BusConsumer):
             auto_offset_reset="earliest",
             max_poll_records=2000,
             fetch_max_wait_ms=100,
+            # A topic created moments ago must not wait for the default 5-minute metadata refresh.
+            metadata_max_age_ms=5000,
         )
         await self._consumer.start()
         self._consumer.subscribe(self._topics, listener=_RestorePositions(self))

@@ -87,13 +87,12 @@ async def receive_webhook(
         raise Problem(413, "Payload too large", f"the body is limited to {limit} bytes")
 
     async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
-        found = await service.load_source(uow.session, source_id)
-        if found is None:
+        source = await service.load_source(uow.session, source_id)
+        if source is None:
             raise Problem(404, "Not found", "no such webhook source")
-        source, tenant = found
         try:
             verify(
-                [source.secret],
+                source.secrets,
                 request.headers.get(TIMESTAMP_HEADER),
                 request.headers.get(SIGNATURE_HEADER),
                 raw,
@@ -104,7 +103,7 @@ async def receive_webhook(
             raise Problem(
                 401, "Unauthorized", f"webhook signature refused: {exc}", kind="bad-signature"
             ) from exc
-        await uow.set_tenant(tenant.tenant_id)
+        await uow.set_tenant(source.tenant_id)
 
         text = raw.decode("utf-8", errors="replace")
         try:
@@ -149,7 +148,7 @@ async def receive_webhook(
                     ),
                     request,
                 )
-            outcomes = await service.accept_events(uow, source, tenant, parsed)
+            outcomes = await service.accept_events(uow, source, parsed)
             result = BatchResult(
                 accepted=sum(o.status == "accepted" for o in outcomes),
                 duplicates=sum(o.status == "duplicate" for o in outcomes),
@@ -173,7 +172,7 @@ async def receive_webhook(
                 ),
                 request,
             )
-        (outcome,) = await service.accept_events(uow, source, tenant, [parsed])
+        (outcome,) = await service.accept_events(uow, source, [parsed])
     if outcome.status in ("accepted", "duplicate"):
         return JSONResponse(
             {"status": outcome.status, "id": outcome.id, "event_id": str(outcome.event_id)},

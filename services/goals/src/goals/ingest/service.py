@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,15 +52,38 @@ async def create_source(
     return source
 
 
-async def load_source(session: AsyncSession, source_id: uuid.UUID) -> tuple[Source, Tenant] | None:
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a webhook needs to know of its source (cached briefly: every delivery asks)."""
+
+    source_id: uuid.UUID
+    tenant_id: uuid.UUID
+    kind: str
+    secrets: tuple[str, ...]
+    timezone: str
+
+
+_SOURCE_TTL = 10.0
+_sources: dict[uuid.UUID, tuple[float, SourceInfo]] = {}
+
+
+async def load_source(session: AsyncSession, source_id: uuid.UUID) -> SourceInfo | None:
+    cached = _sources.get(source_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     row = (
         await session.execute(
-            select(Source, Tenant)
+            select(Source.source_id, Source.tenant_id, Source.kind, Source.secret, Tenant.timezone)
             .join(Tenant, Tenant.tenant_id == Source.tenant_id)
             .where(Source.source_id == source_id)
         )
     ).first()
-    return (row[0], row[1]) if row else None
+    if row is None:
+        _sources.pop(source_id, None)
+        return None
+    info = SourceInfo(row.source_id, row.tenant_id, row.kind, (row.secret,), row.timezone)
+    _sources[source_id] = (time.monotonic() + _SOURCE_TTL, info)
+    return info
 
 
 def activity_event_id(tenant_id: uuid.UUID, source_id: uuid.UUID, external_id: str) -> uuid.UUID:
@@ -74,7 +99,7 @@ def content_hash(event: ActivityEvent) -> str:
 
 def quarantine(
     uow: UnitOfWork,
-    source: Source,
+    source: SourceInfo,
     *,
     reason: str,
     body: str,
@@ -93,8 +118,7 @@ def quarantine(
 
 async def accept_events(
     uow: UnitOfWork,
-    source: Source,
-    tenant: Tenant,
+    source: SourceInfo,
     items: list[Any],
     *,
     received_at: datetime | None = None,
@@ -139,10 +163,10 @@ async def accept_events(
         stored = event.model_copy(update={"recorded_at": event.recorded_at or now})
         rows.append(
             {
-                "tenant_id": tenant.tenant_id,
+                "tenant_id": source.tenant_id,
                 "source_id": source.source_id,
                 "external_id": event.id,
-                "event_id": activity_event_id(tenant.tenant_id, source.source_id, event.id),
+                "event_id": activity_event_id(source.tenant_id, source.source_id, event.id),
                 "type": event.type.value,
                 "actor_id": event.actor_id,
                 "occurred_at": event.occurred_at,
@@ -166,7 +190,7 @@ async def accept_events(
     if others:
         found = await uow.session.execute(
             select(Activity.external_id, Activity.content_hash, Activity.body).where(
-                Activity.tenant_id == tenant.tenant_id,
+                Activity.tenant_id == source.tenant_id,
                 Activity.source_id == source.source_id,
                 Activity.external_id.in_(set(others)),
             )
@@ -175,7 +199,7 @@ async def accept_events(
 
     announced: set[str] = set()
     for index, event, digest in valid:
-        event_id = activity_event_id(tenant.tenant_id, source.source_id, event.id)
+        event_id = activity_event_id(source.tenant_id, source.source_id, event.id)
         if event.id in inserted and event.id not in announced:
             announced.add(event.id)
             stored = event.model_copy(update={"recorded_at": event.recorded_at or now})
@@ -183,11 +207,11 @@ async def accept_events(
                 new_event(
                     ActivityRecorded,
                     event_id=event_id,
-                    tenant_id=tenant.tenant_id,
-                    key=person_key(tenant.tenant_id, event.actor_id),
+                    tenant_id=source.tenant_id,
+                    key=person_key(source.tenant_id, event.actor_id),
                     occurred_at=event.occurred_at,
                     payload=ActivityRecordedPayload(
-                        source_id=source.source_id, timezone=tenant.timezone, activity=stored
+                        source_id=source.source_id, timezone=source.timezone, activity=stored
                     ),
                 )
             )
