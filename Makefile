@@ -27,7 +27,7 @@ run: install ## Start everything in one process on the embedded default; prints 
 	$(BIN)/python -m allinone
 
 .PHONY: test
-test: install ## Run the whole suite (provisions PostgreSQL and Kafka when not given)
+test: install lint ## Lint, then the whole suite (provisions PostgreSQL and Kafka when not given)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 .PHONY: lint

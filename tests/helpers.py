@@ -19,12 +19,14 @@ from shared.settings import BaseServiceSettings
 from shared.signing import sign_headers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "local"))
-from kafka_broker import free_port  # noqa: E402
+from kafka_broker import free_port
 
 __all__ = ["free_port"]
 
 
-def make_settings(urls: DatabaseUrls, *, kafka: str | None = None, **overrides: object) -> BaseServiceSettings:
+def make_settings(
+    urls: DatabaseUrls, *, kafka: str | None = None, **overrides: object
+) -> BaseServiceSettings:
     """Settings for one test: its own database, its own topic namespace."""
     values: dict[str, object] = {
         "env": "test",
@@ -57,12 +59,18 @@ async def eventually(check, *, timeout: float = 60.0, interval: float = 0.1):  #
         await asyncio.sleep(interval)
 
 
-def token(settings: BaseServiceSettings, tenant_id: uuid.UUID, roles: list[str], subject: str = "tester") -> str:
+def token(
+    settings: BaseServiceSettings, tenant_id: uuid.UUID, roles: list[str], subject: str = "tester"
+) -> str:
     return mint_token(settings, tenant_id=tenant_id, subject=subject, roles=roles)
 
 
-def auth(settings: BaseServiceSettings, tenant_id: uuid.UUID, *roles: str, subject: str = "tester") -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(settings, tenant_id, list(roles) or ['admin'], subject)}"}
+def auth(
+    settings: BaseServiceSettings, tenant_id: uuid.UUID, *roles: str, subject: str = "tester"
+) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token(settings, tenant_id, list(roles) or ['admin'], subject)}"
+    }
 
 
 def signed(secret: str, payload: Any, *, now: float | None = None) -> tuple[bytes, dict[str, str]]:
@@ -77,12 +85,18 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan (workers included when the app has them), and a client on it."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", timeout=30
+        ) as client:
             yield client
 
 
-async def graphql(client: httpx.AsyncClient, headers: dict[str, str], query: str, **variables: Any) -> Any:
-    response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+async def graphql(
+    client: httpx.AsyncClient, headers: dict[str, str], query: str, **variables: Any
+) -> Any:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert not body.get("errors"), body["errors"]
@@ -94,11 +108,15 @@ async def create_tenant_and_source(
 ) -> tuple[uuid.UUID, dict[str, Any]]:
     """Through the public API: a platform operator creates a tenant, its admin a generic source."""
     operator = auth(settings, uuid.uuid4(), "platform_admin", subject="operator")
-    r = await client.post("/v1/tenants", json={"name": "Acme", "timezone": timezone}, headers=operator)
+    r = await client.post(
+        "/v1/tenants", json={"name": "Acme", "timezone": timezone}, headers=operator
+    )
     assert r.status_code == 201, r.text
     tenant_id = uuid.UUID(r.json()["tenant_id"])
     r = await client.post(
-        "/v1/sources", json={"kind": "generic", "name": "crm"}, headers=auth(settings, tenant_id, "admin")
+        "/v1/sources",
+        json={"kind": "generic", "name": "crm"},
+        headers=auth(settings, tenant_id, "admin"),
     )
     assert r.status_code == 201, r.text
     return tenant_id, r.json()
@@ -113,7 +131,12 @@ def activity(
     occurred_at: str = "2026-03-05T10:00:00+08:00",
     **extra: Any,
 ) -> dict[str, Any]:
-    event: dict[str, Any] = {"id": event_id, "type": type, "occurred_at": occurred_at, "actor_id": actor}
+    event: dict[str, Any] = {
+        "id": event_id,
+        "type": type,
+        "occurred_at": occurred_at,
+        "actor_id": actor,
+    }
     if amount is not None:
         event["amount"] = {"value": amount, "currency": "CNY"}
     event.update(extra)

@@ -47,8 +47,14 @@ def fetch_jars(cache: Path = DEFAULT_CACHE) -> Path:
         shutil.rmtree(libs)
     libs.mkdir(parents=True)
     cmd = [
-        "mvn", "-q", "-B", "-f", str(HERE / "kafka" / "pom.xml"),
-        "dependency:copy-dependencies", f"-DoutputDirectory={libs}", "-DincludeScope=runtime",
+        "mvn",
+        "-q",
+        "-B",
+        "-f",
+        str(HERE / "kafka" / "pom.xml"),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={libs}",
+        "-DincludeScope=runtime",
     ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
@@ -120,9 +126,15 @@ class LocalKafka:
 
     def _java(self, libs: Path, *args: str) -> list[str]:
         return [
-            "java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            "java",
+            "-Xms256m",
+            "-Xmx768m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self.work_dir / 'log4j2.properties'}",
-            "-cp", f"{libs}/*", *args,
+            "-cp",
+            f"{libs}/*",
+            *args,
         ]
 
     def start(self, timeout: float = 90) -> str:
@@ -133,15 +145,26 @@ class LocalKafka:
         config = self._write_config()
         cluster_id = uuid.uuid4().hex[:22]
         fmt = subprocess.run(
-            self._java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config),
-                       "--ignore-formatted"),
-            capture_output=True, text=True,
+            self._java(
+                libs,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(config),
+                "--ignore-formatted",
+            ),
+            capture_output=True,
+            text=True,
         )
         if fmt.returncode != 0:
             raise KafkaError(f"formatting Kafka storage failed:\n{fmt.stdout}\n{fmt.stderr}")
-        out = open(self.work_dir / "stdout.log", "wb")  # noqa: SIM115 - kept open for the broker
+        out = open(self.work_dir / "stdout.log", "wb")
         self.process = subprocess.Popen(
-            self._java(libs, "kafka.Kafka", str(config)), stdout=out, stderr=subprocess.STDOUT,
+            self._java(libs, "kafka.Kafka", str(config)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self._wait_ready(timeout)
@@ -171,7 +194,9 @@ class LocalKafka:
             from aiokafka.admin import AIOKafkaAdminClient
 
             async def probe() -> bool:
-                admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
+                admin = AIOKafkaAdminClient(
+                    bootstrap_servers=self.bootstrap, request_timeout_ms=3000
+                )
                 try:
                     await admin.start()
                     await admin.describe_cluster()

@@ -15,7 +15,6 @@ import asyncio
 import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -31,12 +30,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "deploy" / "local"))
 
-from kafka_broker import LocalKafka, free_port  # noqa: E402
-
 from allinone.app import SERVICES  # noqa: E402
+from kafka_broker import LocalKafka, free_port  # noqa: E402
 from shared.db.bootstrap import ensure_database  # noqa: E402
 from shared.db.embedded import EmbeddedPostgres  # noqa: E402
 from shared.service import migrate  # noqa: E402
+
 from tests.e2e.processes import Fleet  # noqa: E402
 from tests.e2e.slice import configure  # noqa: E402
 from tests.helpers import activity, make_settings, signed  # noqa: E402
@@ -44,7 +43,7 @@ from tests.helpers import activity, make_settings, signed  # noqa: E402
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path) -> None:
@@ -55,12 +54,21 @@ async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path
     fleet.start_all()
     engine = create_async_engine(urls.owner_url)
     try:
-        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-        clients = {s: httpx.AsyncClient(base_url=fleet.url(s), timeout=60, limits=limits) for s in ("goals", "scoring", "incentives")}
+        limits = httpx.Limits(
+            max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+        )
+        clients = {
+            s: httpx.AsyncClient(base_url=fleet.url(s), timeout=60, limits=limits)
+            for s in ("goals", "scoring", "incentives")
+        }
         _tenant, source = await configure(clients, settings)
         rng = random.Random(1)
         events = [
-            activity(f"b-{i}", actor=f"p-{rng.randrange(args.people)}", amount=str(Decimal(rng.randrange(100, 100000)) / 100))
+            activity(
+                f"b-{i}",
+                actor=f"p-{rng.randrange(args.people)}",
+                amount=str(Decimal(rng.randrange(100, 100000)) / 100),
+            )
             for i in range(args.events)
         ]
         deliveries = [events[i : i + args.batch] for i in range(0, len(events), args.batch)]
@@ -103,8 +111,13 @@ async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path
         final = time.time()
         async with engine.connect() as conn:
             rows = (await conn.execute(text("SELECT event_id, consumed_at FROM goals.inbox"))).all()
-            total = (await conn.execute(text(
-                "SELECT coalesce(sum(value), 0) FROM goals.kpi_totals WHERE metric = 'collected_revenue'"))).scalar_one()
+            total = (
+                await conn.execute(
+                    text(
+                        "SELECT coalesce(sum(value), 0) FROM goals.kpi_totals WHERE metric = 'collected_revenue'"
+                    )
+                )
+            ).scalar_one()
         expected = sum(Decimal(e["amount"]["value"]) for e in events)  # type: ignore[index]
         latencies = [
             max(0.0, consumed.timestamp() - accepted_at[str(eid)])
@@ -113,13 +126,25 @@ async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path
         ]
         n = len(accepted_at)
         print()
-        print(f"events                 {n} over {args.people} people, {args.batch} per request, {args.concurrency} concurrent senders")
-        print(f"webhook accept rate    {n / (posted - start):,.0f} events/s  ({len(deliveries) / (posted - start):,.0f} requests/s)")
-        print(f"webhook request time   p50 {pct(request_latency, 50) * 1000:.1f} ms  p95 {pct(request_latency, 95) * 1000:.1f} ms  p99 {pct(request_latency, 99) * 1000:.1f} ms")
-        print(f"end-to-end throughput  {n / (final - start):,.0f} events/s  (all {len(rows)} totals final after {final - start:.2f}s)")
+        print(
+            f"events                 {n} over {args.people} people, {args.batch} per request, {args.concurrency} concurrent senders"
+        )
+        print(
+            f"webhook accept rate    {n / (posted - start):,.0f} events/s  ({len(deliveries) / (posted - start):,.0f} requests/s)"
+        )
+        print(
+            f"webhook request time   p50 {pct(request_latency, 50) * 1000:.1f} ms  p95 {pct(request_latency, 95) * 1000:.1f} ms  p99 {pct(request_latency, 99) * 1000:.1f} ms"
+        )
+        print(
+            f"end-to-end throughput  {n / (final - start):,.0f} events/s  (all {len(rows)} totals final after {final - start:.2f}s)"
+        )
         if latencies:
-            print(f"end-to-end latency     p50 {pct(latencies, 50) * 1000:.0f} ms  p95 {pct(latencies, 95) * 1000:.0f} ms  p99 {pct(latencies, 99) * 1000:.0f} ms  (accepted → total committed)")
-        print(f"totals check           {'OK' if total == expected else 'MISMATCH'}: {total} == {expected}")
+            print(
+                f"end-to-end latency     p50 {pct(latencies, 50) * 1000:.0f} ms  p95 {pct(latencies, 95) * 1000:.0f} ms  p99 {pct(latencies, 99) * 1000:.0f} ms  (accepted → total committed)"
+            )
+        print(
+            f"totals check           {'OK' if total == expected else 'MISMATCH'}: {total} == {expected}"
+        )
         for c in clients.values():
             await c.aclose()
     except BaseException:
@@ -132,7 +157,9 @@ async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--people", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -140,7 +167,11 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-", dir=REPO / ".cache" if (REPO / ".cache").exists() else None))
+    work = Path(
+        tempfile.mkdtemp(
+            prefix="bench-", dir=REPO / ".cache" if (REPO / ".cache").exists() else None
+        )
+    )
     work.chmod(0o755)
     pg = kafka = None
     try:

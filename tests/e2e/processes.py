@@ -11,15 +11,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from shared.settings import BaseServiceSettings
+
 from tests.helpers import free_port
 
 SERVICES = ("goals", "scoring", "incentives")
 
 
 def process_env(settings: BaseServiceSettings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTIENT_", "DATABASE_", "KAFKA_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("QUOTIENT_", "DATABASE_", "KAFKA_"))
+    }
     env.update(
         {
             "QUOTIENT_ENV": settings.env.value,
@@ -56,9 +60,13 @@ class Fleet:
             self.ports.setdefault(service, free_port())
             cmd += ["--host", "127.0.0.1", "--port", str(self.ports[service])]
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        log = open(self.log_dir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(
-            cmd, env=process_env(self.settings), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            env=process_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def start_all(self) -> None:
@@ -97,7 +105,7 @@ class Fleet:
         for proc in self.procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for name, proc in self.procs.items():
+        for proc in self.procs.values():
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:

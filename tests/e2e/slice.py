@@ -20,15 +20,25 @@ COMMISSIONS = """query($p: String!, $m: String!) { commissions(personId: $p, mon
   currency baseTotal commissionTotal lineCount lines { activityId base rate commission } } }"""
 
 
-async def configure(clients: dict[str, httpx.AsyncClient], settings: BaseServiceSettings) -> tuple[uuid.UUID, dict[str, Any]]:
+async def configure(
+    clients: dict[str, httpx.AsyncClient], settings: BaseServiceSettings
+) -> tuple[uuid.UUID, dict[str, Any]]:
     tenant_id, source = await create_tenant_and_source(clients["goals"], settings)
     admin = auth(settings, tenant_id, "admin")
     r = await clients["goals"].put(
-        "/v1/targets", json={"person_id": "p-1", "metric": "collected_revenue", "month": "2026-03", "value": "1000000"},
+        "/v1/targets",
+        json={
+            "person_id": "p-1",
+            "metric": "collected_revenue",
+            "month": "2026-03",
+            "value": "1000000",
+        },
         headers=admin,
     )
     assert r.status_code == 204, r.text
-    r = await clients["scoring"].put("/v1/score-items/collected_revenue", json={"weight": "30"}, headers=admin)
+    r = await clients["scoring"].put(
+        "/v1/score-items/collected_revenue", json={"weight": "30"}, headers=admin
+    )
     assert r.status_code == 204, r.text
     r = await clients["incentives"].put("/v1/plans/flat-rate", json={"rate": "0.03"}, headers=admin)
     assert r.status_code == 204, r.text
@@ -49,7 +59,9 @@ def slice_events() -> list[dict[str, Any]]:
     ]
 
 
-async def post_events(client: httpx.AsyncClient, source: dict[str, Any], events: list[dict[str, Any]]) -> None:
+async def post_events(
+    client: httpx.AsyncClient, source: dict[str, Any], events: list[dict[str, Any]]
+) -> None:
     for event in events:
         body, headers = signed(source["secret"], event)
         r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
@@ -67,7 +79,9 @@ async def run_slice(clients: dict[str, httpx.AsyncClient], settings: BaseService
     async def march_totals() -> dict[str, Any]:
         data = await graphql(clients["goals"], rep, TOTALS, **variables)
         totals = {t["metric"]: t for t in data["kpiTotals"]}
-        assert "collected_revenue" in totals and totals["collected_revenue"]["eventCount"] == 3, totals
+        assert "collected_revenue" in totals and totals["collected_revenue"]["eventCount"] == 3, (
+            totals
+        )
         assert {"visit.count", "order_booked.amount"} <= set(totals), totals
         return totals
 
@@ -107,15 +121,29 @@ async def run_slice(clients: dict[str, httpx.AsyncClient], settings: BaseService
     assert sorted(line["activityId"] for line in c["lines"]) == ["pay-1", "pay-2", "pay-3"]
 
     # REST reads the same figures.
-    r = await clients["goals"].get("/v1/totals", params={"person_id": "p-1", "month": "2026-03"}, headers=rep)
-    assert {t["metric"]: Decimal(t["actual"]) for t in r.json()}["collected_revenue"] == Decimal("1200000")
-    r = await clients["scoring"].get("/v1/scores", params={"person_id": "p-1", "month": "2026-03"}, headers=rep)
+    r = await clients["goals"].get(
+        "/v1/totals", params={"person_id": "p-1", "month": "2026-03"}, headers=rep
+    )
+    assert {t["metric"]: Decimal(t["actual"]) for t in r.json()}["collected_revenue"] == Decimal(
+        "1200000"
+    )
+    r = await clients["scoring"].get(
+        "/v1/scores", params={"person_id": "p-1", "month": "2026-03"}, headers=rep
+    )
     assert Decimal(r.json()[0]["score"]) == Decimal("30")
-    r = await clients["incentives"].get("/v1/commissions", params={"person_id": "p-1", "month": "2026-03"}, headers=rep)
+    r = await clients["incentives"].get(
+        "/v1/commissions", params={"person_id": "p-1", "month": "2026-03"}, headers=rep
+    )
     assert Decimal(r.json()[0]["commission_total"]) == Decimal("36000")
     # April got the 00:30 payment.
-    r = await clients["goals"].get("/v1/totals", params={"person_id": "p-1", "month": "2026-04"}, headers=rep)
-    assert {t["metric"]: Decimal(t["actual"]) for t in r.json()}["collected_revenue"] == Decimal("999")
+    r = await clients["goals"].get(
+        "/v1/totals", params={"person_id": "p-1", "month": "2026-04"}, headers=rep
+    )
+    assert {t["metric"]: Decimal(t["actual"]) for t in r.json()}["collected_revenue"] == Decimal(
+        "999"
+    )
     # A rep sees only their own figures.
-    r = await clients["incentives"].get("/v1/commissions", params={"person_id": "p-2", "month": "2026-03"}, headers=rep)
+    r = await clients["incentives"].get(
+        "/v1/commissions", params={"person_id": "p-2", "month": "2026-03"}, headers=rep
+    )
     assert r.status_code == 403

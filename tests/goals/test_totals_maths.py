@@ -24,7 +24,8 @@ def test_last_day_of_month_late_evening_local_time_belongs_to_that_month() -> No
 
 def test_payment_moves_count_amount_and_collected_revenue_by_credit_share() -> None:
     e = event(
-        type="payment_received", occurred_at="2026-03-05T10:00:00+08:00",
+        type="payment_received",
+        occurred_at="2026-03-05T10:00:00+08:00",
         amount={"value": "100.00", "currency": "CNY"},
         credit_split=[{"actor_id": "p-1", "share": "0.75"}, {"actor_id": "p-2", "share": "0.25"}],
     )
@@ -39,7 +40,11 @@ def test_payment_moves_count_amount_and_collected_revenue_by_credit_share() -> N
 
 
 def test_refund_reduces_collected_revenue() -> None:
-    e = event(type="refund", refers_to="e0", occurred_at="2026-03-05T10:00:00+08:00",
-              amount={"value": "40.00", "currency": "CNY"})
+    e = event(
+        type="refund",
+        refers_to="e0",
+        occurred_at="2026-03-05T10:00:00+08:00",
+        amount={"value": "40.00", "currency": "CNY"},
+    )
     got = {d.metric: d.value for d in metric_deltas(e, "UTC")}
     assert got["collected_revenue"] == Decimal("-40.00")

@@ -70,7 +70,9 @@ async def test_same_event_twice_is_stored_once(ctx) -> None:
 async def test_same_id_with_different_content_is_a_conflict_and_quarantined(ctx) -> None:
     client, _settings, _tenant, source, urls = ctx
     body, headers = signed(source["secret"], activity("evt-c", amount="10.00"))
-    assert (await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)).status_code == 202
+    assert (
+        await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+    ).status_code == 202
     body, headers = signed(source["secret"], activity("evt-c", amount="11.00"))
     r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
     assert r.status_code == 409
@@ -96,7 +98,11 @@ async def test_bad_signature_is_refused_and_not_stored(ctx) -> None:
     assert r.status_code == 401
     # tampered body: signed one thing, sent another
     body, headers = signed(source["secret"], activity("evt-x"))
-    r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body.replace(b"100.00", b"900.00"), headers=headers)
+    r = await client.post(
+        f"/v1/webhooks/{source['source_id']}",
+        content=body.replace(b"100.00", b"900.00"),
+        headers=headers,
+    )
     assert r.status_code == 401
     # no signature at all
     r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body)
@@ -105,7 +111,7 @@ async def test_bad_signature_is_refused_and_not_stored(ctx) -> None:
 
 
 async def test_rotation_header_with_several_signatures_verifies(ctx) -> None:
-    client, _settings, _tenant, source, urls = ctx
+    client, _settings, _tenant, source, _urls = ctx
     body, headers = signed(source["secret"], activity("evt-rot"))
     headers["X-Quotient-Signature"] = "v1=" + "0" * 64 + ", " + headers["X-Quotient-Signature"]
     r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
@@ -146,7 +152,12 @@ async def test_batch_answers_207_per_event(ctx) -> None:
     r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
     assert r.status_code == 207
     result = r.json()
-    assert [o["status"] for o in result["results"]] == ["accepted", "invalid", "accepted", "duplicate"]
+    assert [o["status"] for o in result["results"]] == [
+        "accepted",
+        "invalid",
+        "accepted",
+        "duplicate",
+    ]
     assert {e["field"] for e in result["results"][1]["errors"]} == {"occurred_at", "actor_id"}
     assert (result["accepted"], result["duplicates"], result["quarantined"]) == (2, 1, 1)
     assert await stored(urls) == (2, 2, 1)
@@ -155,14 +166,18 @@ async def test_batch_answers_207_per_event(ctx) -> None:
 async def test_unknown_source_is_404_problem(ctx) -> None:
     client, *_ = ctx
     body, headers = signed("x", activity("e"))
-    r = await client.post("/v1/webhooks/00000000-0000-0000-0000-000000000000", content=body, headers=headers)
+    r = await client.post(
+        "/v1/webhooks/00000000-0000-0000-0000-000000000000", content=body, headers=headers
+    )
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"
 
 
 async def test_oversized_body_is_413(ctx) -> None:
-    client, settings, _tenant, source, urls = ctx
-    body, headers = signed(source["secret"], b"[" + b" " * (settings.webhook_max_body_bytes + 1) + b"]")
+    client, settings, _tenant, source, _urls = ctx
+    body, headers = signed(
+        source["secret"], b"[" + b" " * (settings.webhook_max_body_bytes + 1) + b"]"
+    )
     r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
     assert r.status_code == 413
 

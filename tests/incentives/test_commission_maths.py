@@ -12,18 +12,34 @@ def event(**fields: object) -> ActivityEvent:
 
 
 def test_payment_split_60_40_credits_both_reps() -> None:
-    lines = credit_lines(event(
-        type="payment_received", amount={"value": "120000.00", "currency": "CNY"},
-        credit_split=[{"actor_id": "p-12", "share": "0.6"}, {"actor_id": "p-13", "share": "0.4"}],
-    ))
-    assert [(ln.person_id, ln.base) for ln in lines] == [("p-12", Decimal("72000.000")), ("p-13", Decimal("48000.000"))]
+    lines = credit_lines(
+        event(
+            type="payment_received",
+            amount={"value": "120000.00", "currency": "CNY"},
+            credit_split=[
+                {"actor_id": "p-12", "share": "0.6"},
+                {"actor_id": "p-13", "share": "0.4"},
+            ],
+        )
+    )
+    assert [(ln.person_id, ln.base) for ln in lines] == [
+        ("p-12", Decimal("72000.000")),
+        ("p-13", Decimal("48000.000")),
+    ]
 
 
 def test_refund_is_a_negative_base_and_booked_orders_never_count() -> None:
-    (refund,) = credit_lines(event(type="refund", refers_to="e0", amount={"value": "500.00", "currency": "CNY"}))
+    (refund,) = credit_lines(
+        event(type="refund", refers_to="e0", amount={"value": "500.00", "currency": "CNY"})
+    )
     assert refund.base == Decimal("-500.00")
-    assert credit_lines(event(type="order_booked", amount={"value": "9.00", "currency": "CNY"})) == []
-    assert credit_lines(event(type="invoice_issued", amount={"value": "9.00", "currency": "CNY"})) == []
+    assert (
+        credit_lines(event(type="order_booked", amount={"value": "9.00", "currency": "CNY"})) == []
+    )
+    assert (
+        credit_lines(event(type="invoice_issued", amount={"value": "9.00", "currency": "CNY"}))
+        == []
+    )
 
 
 def test_flat_commission_is_exact() -> None:

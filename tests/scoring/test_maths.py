@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from scoring.score.maths import Direction, quantitative_score
 
 D = Decimal
@@ -24,25 +23,33 @@ def test_worked_example_is_capped_at_the_weight() -> None:
 def test_cap_multiplier_lets_the_score_exceed_the_weight_up_to_cap() -> None:
     result = quantitative_score(weight=D(30), target=D(100), actual=D(120), cap=D("1.5"))
     assert result.score == D(36)
-    assert quantitative_score(weight=D(30), target=D(100), actual=D(200), cap=D("1.5")).score == D(45)
+    assert quantitative_score(weight=D(30), target=D(100), actual=D(200), cap=D("1.5")).score == D(
+        45
+    )
 
 
 def test_lower_is_better_inverts_the_ratio() -> None:
     # response time target 2 h, actual 4 h → half the weight
-    result = quantitative_score(weight=D(8), target=D(2), actual=D(4), direction=Direction.lower_is_better)
+    result = quantitative_score(
+        weight=D(8), target=D(2), actual=D(4), direction=Direction.lower_is_better
+    )
     assert result.ratio == D("0.5")
     assert result.score == D(4)
 
 
 def test_lower_is_better_with_zero_actual_scores_the_cap() -> None:
-    result = quantitative_score(weight=D(8), target=D(2), actual=D(0), direction=Direction.lower_is_better)
+    result = quantitative_score(
+        weight=D(8), target=D(2), actual=D(0), direction=Direction.lower_is_better
+    )
     assert result.ratio == D(1)
     assert result.score == D(8)
 
 
 def test_floor_zeroes_a_ratio_below_it_and_keeps_one_at_it() -> None:
     assert quantitative_score(weight=D(10), target=D(100), actual=D(59), floor=D("0.6")).score == 0
-    assert quantitative_score(weight=D(10), target=D(100), actual=D(60), floor=D("0.6")).score == D(6)
+    assert quantitative_score(weight=D(10), target=D(100), actual=D(60), floor=D("0.6")).score == D(
+        6
+    )
 
 
 def test_negative_actual_after_refunds_scores_zero() -> None:
@@ -54,8 +61,12 @@ def test_target_must_be_positive() -> None:
         quantitative_score(weight=D(30), target=D(0), actual=D(10))
 
 
-amounts = st.decimals(min_value=-10**9, max_value=10**9, allow_nan=False, allow_infinity=False, places=2)
-targets = st.decimals(min_value=D("0.01"), max_value=10**9, allow_nan=False, allow_infinity=False, places=2)
+amounts = st.decimals(
+    min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False, places=2
+)
+targets = st.decimals(
+    min_value=D("0.01"), max_value=10**9, allow_nan=False, allow_infinity=False, places=2
+)
 weights = st.decimals(min_value=D(1), max_value=D(100), places=0)
 caps = st.decimals(min_value=D("0.5"), max_value=D(3), places=2)
 

@@ -37,12 +37,18 @@ class MemoryOffsets:
     def __init__(self) -> None:
         self.positions: dict[tuple[str, TopicPartition], int] = {}
 
-    async def load(self, group: str, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-        return {tp: self.positions[(group, tp)] for tp in partitions if (group, tp) in self.positions}
+    async def load(
+        self, group: str, partitions: Sequence[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        return {
+            tp: self.positions[(group, tp)] for tp in partitions if (group, tp) in self.positions
+        }
 
 
 @pytest.fixture
-async def runtime(database: DatabaseUrls, bus_kind: str, request: pytest.FixtureRequest) -> AsyncIterator[Runtime]:
+async def runtime(
+    database: DatabaseUrls, bus_kind: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Runtime]:
     kafka = request.getfixturevalue("kafka_bootstrap") if bus_kind == "kafka" else None
     settings = make_settings(database, kafka=kafka)
     rt = await Runtime.open(settings, "contract-test")
@@ -52,8 +58,14 @@ async def runtime(database: DatabaseUrls, bus_kind: str, request: pytest.Fixture
         await rt.close()
 
 
-async def drain(bus: Bus, group: str, topics: list[str], offsets: MemoryOffsets, expected: int,
-                timeout: float = 60) -> list[Record]:
+async def drain(
+    bus: Bus,
+    group: str,
+    topics: list[str],
+    offsets: MemoryOffsets,
+    expected: int,
+    timeout: float = 60,
+) -> list[Record]:
     consumer = bus.consumer(group, topics, offsets)
     await consumer.start()
     got: list[Record] = []
@@ -100,7 +112,9 @@ async def test_every_record_arrives_in_order_per_key(runtime: Runtime) -> None:
     await runtime.bus.ensure_topics([topic])
     for chunk in range(3):
         await runtime.bus.publish(records(topic, keys=10, per_key=20, start=chunk * 20))
-    got = unique(await drain(runtime.bus, runtime.settings.topic("g-order"), [topic], MemoryOffsets(), 600))
+    got = unique(
+        await drain(runtime.bus, runtime.settings.topic("g-order"), [topic], MemoryOffsets(), 600)
+    )
     assert len(got) == 600
     by_key: dict[str, list[int]] = defaultdict(list)
     for r in got:
@@ -113,8 +127,12 @@ async def test_each_group_sees_every_record(runtime: Runtime) -> None:
     topic = runtime.settings.topic("contract.groups")
     await runtime.bus.ensure_topics([topic])
     await runtime.bus.publish(records(topic, keys=4, per_key=25))
-    a = unique(await drain(runtime.bus, runtime.settings.topic("g-a"), [topic], MemoryOffsets(), 100))
-    b = unique(await drain(runtime.bus, runtime.settings.topic("g-b"), [topic], MemoryOffsets(), 100))
+    a = unique(
+        await drain(runtime.bus, runtime.settings.topic("g-a"), [topic], MemoryOffsets(), 100)
+    )
+    b = unique(
+        await drain(runtime.bus, runtime.settings.topic("g-b"), [topic], MemoryOffsets(), 100)
+    )
     assert len(a) == len(b) == 100
     assert sorted(r.value for r in a) == sorted(r.value for r in b)
 
@@ -145,17 +163,29 @@ async def test_positions_come_from_the_consumers_store(runtime: Runtime) -> None
 
 def payment(tenant: uuid.UUID, event_id: str, actor: str, value: str) -> ActivityRecorded:
     act = ActivityEvent.model_validate(
-        {"id": event_id, "type": "payment_received", "occurred_at": "2026-03-05T10:00:00+08:00",
-         "actor_id": actor, "amount": {"value": value, "currency": "CNY"}}
+        {
+            "id": event_id,
+            "type": "payment_received",
+            "occurred_at": "2026-03-05T10:00:00+08:00",
+            "actor_id": actor,
+            "amount": {"value": value, "currency": "CNY"},
+        }
     )
     return new_event(
-        ActivityRecorded, event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant}/{event_id}"), tenant_id=tenant,
-        key=person_key(tenant, actor), occurred_at=datetime.now(UTC),
-        payload=ActivityRecordedPayload(source_id=uuid.uuid4(), timezone="Asia/Shanghai", activity=act),
+        ActivityRecorded,
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant}/{event_id}"),
+        tenant_id=tenant,
+        key=person_key(tenant, actor),
+        occurred_at=datetime.now(UTC),
+        payload=ActivityRecordedPayload(
+            source_id=uuid.uuid4(), timezone="Asia/Shanghai", activity=act
+        ),
     )
 
 
-async def test_consumer_loop_applies_each_event_once_and_dead_letters_poison(runtime: Runtime) -> None:
+async def test_consumer_loop_applies_each_event_once_and_dead_letters_poison(
+    runtime: Runtime,
+) -> None:
     topic = runtime.settings.topic("crm.activities.v1")
     group = runtime.settings.topic("goals")
     await runtime.bus.ensure_topics([topic, runtime.settings.topic(dead_letter_topic("goals"))])
@@ -163,19 +193,31 @@ async def test_consumer_loop_applies_each_event_once_and_dead_letters_poison(run
     events = [payment(tenant, f"e{i}", f"p-{i % 5}", f"{i}.50") for i in range(200)]
     out = [OutgoingRecord(topic, e.key, encode_event(e)) for e in events]
     out.insert(50, OutgoingRecord(topic, f"{tenant}:p-0", b"not json at all"))
-    out.insert(120, OutgoingRecord(topic, f"{tenant}:p-1", b'{"type": "activity.recorded", "version": 9}'))
+    out.insert(
+        120, OutgoingRecord(topic, f"{tenant}:p-1", b'{"type": "activity.recorded", "version": 9}')
+    )
     out.extend(OutgoingRecord(topic, e.key, encode_event(e)) for e in events[:40])  # redelivered
     await runtime.bus.publish(out)
 
-    loop = ConsumerLoop(group=group, topics=[topic], bus=runtime.bus, sessions=runtime.sessions,
-                        messaging=goals_messaging, handler=apply_activities,
-                        topic_prefix=runtime.settings.topic_prefix, batch_size=64)
+    loop = ConsumerLoop(
+        group=group,
+        topics=[topic],
+        bus=runtime.bus,
+        sessions=runtime.sessions,
+        messaging=goals_messaging,
+        handler=apply_activities,
+        topic_prefix=runtime.settings.topic_prefix,
+        batch_size=64,
+    )
     task = asyncio.create_task(loop.run())
 
     async def totals() -> dict[str, Decimal]:
         async with runtime.sessions() as s:
-            rows = await s.execute(text(
-                "SELECT person_id, value FROM goals.kpi_totals WHERE metric = 'collected_revenue'"))
+            rows = await s.execute(
+                text(
+                    "SELECT person_id, value FROM goals.kpi_totals WHERE metric = 'collected_revenue'"
+                )
+            )
             return {r.person_id: r.value for r in rows}
 
     expected: dict[str, Decimal] = defaultdict(Decimal)
@@ -185,8 +227,16 @@ async def test_consumer_loop_applies_each_event_once_and_dead_letters_poison(run
     async def settled() -> bool:
         t = await totals()
         async with runtime.sessions() as s:
-            dead = (await s.execute(text("SELECT count(*) FROM goals.outbox WHERE topic LIKE '%dlq.%'"))).scalar_one()
-            consumed = (await s.execute(text("SELECT count(*) FROM goals.inbox WHERE tenant_id <> '00000000-0000-0000-0000-000000000000'"))).scalar_one()
+            dead = (
+                await s.execute(text("SELECT count(*) FROM goals.outbox WHERE topic LIKE '%dlq.%'"))
+            ).scalar_one()
+            consumed = (
+                await s.execute(
+                    text(
+                        "SELECT count(*) FROM goals.inbox WHERE tenant_id <> '00000000-0000-0000-0000-000000000000'"
+                    )
+                )
+            ).scalar_one()
         assert (t, dead, consumed) == (expected, 2, 200), (sum(t.values()), dead, consumed)
         return True
 

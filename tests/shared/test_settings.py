@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
-
 from shared.settings import BaseServiceSettings
 
 
@@ -13,7 +12,9 @@ def test_production_refuses_the_development_secret() -> None:
 
 def test_production_with_a_real_secret_is_fine_and_picks_kafka_when_given() -> None:
     s = BaseServiceSettings(
-        env="production", database_url="postgresql://x@y/z", jwt_secret="a" * 40,
+        env="production",
+        database_url="postgresql://x@y/z",
+        jwt_secret="a" * 40,
         kafka_bootstrap_servers="k:9092",
     )
     assert s.bus_kind == "kafka"

@@ -14,7 +14,7 @@ from shared.settings import BaseServiceSettings
 
 
 @dataclass
-class Context(BaseContext):  # type: ignore[misc]
+class Context(BaseContext):
     settings: BaseServiceSettings
     http: Request
     loaders: dict[str, Any] = field(default_factory=dict)

@@ -182,14 +182,14 @@ class ConsumerLoop:
             for record in records:
                 try:
                     decoded.append((record, decode_event(record.value)))
-                except ValidationError as exc:
-                    poison.append((record, exc))
+                except ValidationError as invalid:
+                    poison.append((record, invalid))
             claims = [(e.id, e.tenant_id) for _, e in decoded]
             claims += [(self._dead_letter_id(r), NO_TENANT) for r, _ in poison]
             fresh = await self._claim(uow.session, claims)
-            for record, exc in poison:
+            for record, error in poison:
                 if self._dead_letter_id(record) in fresh:
-                    self._queue_dead_letter(uow, record, exc)
+                    self._queue_dead_letter(uow, record, error)
             todo: list[tuple[Record, Event]] = []
             for r, e in decoded:
                 if e.id in fresh:
@@ -257,7 +257,9 @@ class ConsumerLoop:
 
     def _dead_letter_id(self, record: Record) -> uuid.UUID:
         """Dead letters are idempotent too: a redelivered poison record is not sent twice."""
-        return derived_event_id("dead-letter", self.group, record.topic, record.partition, record.offset)
+        return derived_event_id(
+            "dead-letter", self.group, record.topic, record.partition, record.offset
+        )
 
     async def _dead_letter(self, record: Record, exc: BaseException) -> None:
         async with unit_of_work(self._sessions, self._messaging, self._prefix) as uow:

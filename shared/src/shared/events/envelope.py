@@ -142,7 +142,7 @@ def new_event(
     event_id: uuid.UUID | None = None,
     trace: dict[str, str] | None = None,
 ) -> E:
-    return cls(
+    return cls(  # type: ignore[call-arg]  # `type` has its literal default in each subclass
         id=event_id or uuid.uuid4(),
         tenant_id=tenant_id,
         key=key,

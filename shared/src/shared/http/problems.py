@@ -118,7 +118,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         }.get(exc.status_code, "Error")
         return problem_response(
             Problem(
-                exc.status_code, title, str(exc.detail) if exc.detail else None, headers=exc.headers
+                exc.status_code,
+                title,
+                str(exc.detail) if exc.detail else None,
+                headers=dict(exc.headers) if exc.headers else None,
             ),
             request,
         )
