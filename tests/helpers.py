@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+
 from shared.auth.tokens import mint_token
 from shared.db.bootstrap import DatabaseUrls
 from shared.settings import BaseServiceSettings

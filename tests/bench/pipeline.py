@@ -35,7 +35,6 @@ from kafka_broker import LocalKafka, free_port  # noqa: E402
 from shared.db.bootstrap import ensure_database  # noqa: E402
 from shared.db.embedded import EmbeddedPostgres  # noqa: E402
 from shared.service import migrate  # noqa: E402
-
 from tests.e2e.processes import Fleet  # noqa: E402
 from tests.e2e.slice import configure  # noqa: E402
 from tests.helpers import activity, make_settings, signed  # noqa: E402

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from shared.settings import BaseServiceSettings
 
+from shared.settings import BaseServiceSettings
 from tests.helpers import free_port
 
 SERVICES = ("goals", "scoring", "incentives")

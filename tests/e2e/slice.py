@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from shared.settings import BaseServiceSettings
 
+from shared.settings import BaseServiceSettings
 from tests.helpers import activity, auth, create_tenant_and_source, eventually, graphql, signed
 
 TOTALS = """query($p: String!, $m: String!) { kpiTotals(personId: $p, month: $m) {

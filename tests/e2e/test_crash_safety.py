@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from shared.db.bootstrap import DatabaseUrls
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.db.bootstrap import DatabaseUrls
 from tests.e2e.processes import Fleet
 from tests.e2e.slice import configure
 from tests.helpers import activity, eventually, make_settings, signed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from allinone.app import create_app
 from shared.db.bootstrap import DatabaseUrls
-
 from tests.e2e.slice import run_slice
 from tests.helpers import make_settings, running
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from shared.db.bootstrap import DatabaseUrls
 
+from shared.db.bootstrap import DatabaseUrls
 from tests.e2e.processes import SERVICES, Fleet
 from tests.e2e.slice import run_slice
 from tests.helpers import make_settings

@@ -6,11 +6,11 @@ import json
 import time
 
 import pytest
-from goals.app import create_app
-from shared.db.bootstrap import DatabaseUrls
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from goals.app import create_app
+from shared.db.bootstrap import DatabaseUrls
 from tests.helpers import activity, auth, create_tenant_and_source, make_settings, running, signed
 
 

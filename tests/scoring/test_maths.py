@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from scoring.score.maths import Direction, quantitative_score
 
 D = Decimal

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
+
 from goals.models import messaging as goals_messaging
 from goals.totals.handlers import apply_activities
 from shared.bus.base import Bus, OutgoingRecord, Record, TopicPartition
@@ -28,8 +30,6 @@ from shared.events.envelope import (
 )
 from shared.events.topics import dead_letter_topic
 from shared.runtime import Runtime
-from sqlalchemy import text
-
 from tests.helpers import eventually, make_settings
 
 

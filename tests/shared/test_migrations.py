@@ -17,7 +17,11 @@ from shared.runtime import SHARED_MIGRATIONS
 
 @pytest.mark.parametrize("tree", ["bus", *(s.name for s in SERVICES)])
 async def test_models_match_migrations(database: DatabaseUrls, tree: str) -> None:
-    location = SHARED_MIGRATIONS if tree == "bus" else next(s.migrations for s in SERVICES if s.name == tree)
+    location = (
+        SHARED_MIGRATIONS
+        if tree == "bus"
+        else next(s.migrations for s in SERVICES if s.name == tree)
+    )
     cfg = alembic_config(location, database.owner_url, "quotient_app")
     await asyncio.to_thread(command.check, cfg)  # raises when autogenerate would emit anything
 
@@ -26,12 +30,23 @@ async def test_application_role_owns_nothing_and_cannot_bypass_rls(database: Dat
     engine = create_async_engine(database.app_url)
     try:
         async with engine.connect() as conn:
-            role = (await conn.execute(text(
-                "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"))).one()
-            owned = (await conn.execute(text(
-                "SELECT count(*) FROM pg_tables WHERE tableowner = current_user"))).scalar_one()
-            tables = (await conn.execute(text(
-                "SELECT count(*) FROM pg_tables WHERE schemaname IN ('goals', 'scoring', 'incentives', 'bus')"))).scalar_one()
+            role = (
+                await conn.execute(
+                    text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+                )
+            ).one()
+            owned = (
+                await conn.execute(
+                    text("SELECT count(*) FROM pg_tables WHERE tableowner = current_user")
+                )
+            ).scalar_one()
+            tables = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_tables WHERE schemaname IN ('goals', 'scoring', 'incentives', 'bus')"
+                    )
+                )
+            ).scalar_one()
         assert tuple(role) == (False, False)
         assert owned == 0
         assert tables > 10

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 
 import pytest
+
 from shared.signing import SignatureError, sign_headers, signature, verify
 
 

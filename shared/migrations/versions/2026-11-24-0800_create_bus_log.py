@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from shared.db.migrations import grant_schema_to_app
 from sqlalchemy.dialects import postgresql
+
+from shared.db.migrations import grant_schema_to_app
 
 revision: str = "bus_0001"
 down_revision: str | None = None

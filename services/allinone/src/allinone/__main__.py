@@ -9,9 +9,9 @@ import os
 import signal
 
 import uvicorn
-from shared.settings import BaseServiceSettings
 
 from allinone.app import create_app
+from shared.settings import BaseServiceSettings
 
 
 def banner(settings: BaseServiceSettings, base: str, demo: object) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from goals.spec import SERVICE as GOALS
 from incentives.spec import SERVICE as INCENTIVES
 from scoring.spec import SERVICE as SCORING

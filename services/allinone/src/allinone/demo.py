@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from fastapi import FastAPI
+from sqlalchemy import select
+
 from goals.ingest.service import create_source
 from goals.models import Source
 from goals.models import messaging as goals_messaging
@@ -19,7 +21,6 @@ from scoring.score.service import set_item
 from shared.auth.tokens import mint_token
 from shared.db.uow import unit_of_work
 from shared.runtime import Runtime
-from sqlalchemy import select
 
 DEMO_TENANT = uuid.UUID("0d3e1a7c-5b1f-4c2e-9a8d-000000000001")
 

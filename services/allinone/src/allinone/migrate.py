@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from allinone.app import SERVICES
 from shared.runtime import provision_embedded
 from shared.service import migrate
 from shared.settings import BaseServiceSettings
-
-from allinone.app import SERVICES
 
 
 async def main() -> None:

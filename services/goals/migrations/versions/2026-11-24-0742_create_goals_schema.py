@@ -9,8 +9,13 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from shared.db.migrations import grant_schema_to_app
 from sqlalchemy.dialects import postgresql
+
+from shared.db.migrations import (
+    create_messaging_tables,
+    drop_messaging_tables,
+    grant_schema_to_app,
+)
 
 revision: str = "goals_0001"
 down_revision: str | None = None
@@ -20,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     grant_schema_to_app("goals")
+    create_messaging_tables("goals")
     op.create_table(
         "activities",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
@@ -52,38 +58,6 @@ def upgrade() -> None:
         schema="goals",
     )
     op.create_table(
-        "consumer_offsets",
-        sa.Column("consumer_group", sa.Text(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("next_offset", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "updated_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint(
-            "consumer_group", "topic", "partition", name=op.f("pk_consumer_offsets")
-        ),
-        schema="goals",
-        info={"infrastructure": "bus positions are per partition, not per tenant"},
-    )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer_group", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "consumed_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer_group", "event_id", name=op.f("pk_inbox")),
-        schema="goals",
-    )
-    op.create_table(
         "kpi_totals",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("person_id", sa.Text(), nullable=False),
@@ -102,27 +76,6 @@ def upgrade() -> None:
             "tenant_id", "person_id", "metric", "period_start", name=op.f("pk_kpi_totals")
         ),
         schema="goals",
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=True),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("key", sa.Text(), nullable=False),
-        sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "headers", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False
-        ),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        schema="goals",
-        info={"infrastructure": "relayed across tenants by the outbox relay"},
     )
     op.create_table(
         "quarantine",
@@ -205,15 +158,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    drop_messaging_tables("goals")
     op.drop_index(op.f("ix_sources_tenant_id"), table_name="sources", schema="goals")
     op.drop_table("sources", schema="goals")
     op.drop_table("tenants", schema="goals")
     op.drop_table("targets", schema="goals")
     op.drop_index(op.f("ix_quarantine_tenant_id"), table_name="quarantine", schema="goals")
     op.drop_table("quarantine", schema="goals")
-    op.drop_table("outbox", schema="goals")
     op.drop_table("kpi_totals", schema="goals")
-    op.drop_table("inbox", schema="goals")
-    op.drop_table("consumer_offsets", schema="goals")
     op.drop_index("ix_activities_tenant_actor_occurred", table_name="activities", schema="goals")
     op.drop_table("activities", schema="goals")

@@ -7,8 +7,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.db.messaging import add_messaging_tables, service_metadata
-from shared.db.types import Amount
 from sqlalchemy import (
     BigInteger,
     Date,
@@ -22,6 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db.messaging import add_messaging_tables, service_metadata
+from shared.db.types import Amount
 
 SCHEMA = "goals"
 

@@ -2,15 +2,14 @@
 
 from pathlib import Path
 
-from shared.events.topics import Topic
-from shared.service import ConsumerSpec, ServiceSpec
-
 from goals.ingest.endpoints import router as ingest_router
 from goals.models import messaging
 from goals.tenant.endpoints import router as tenant_router
 from goals.totals.endpoints import router as totals_router
 from goals.totals.gql import TotalsQuery
 from goals.totals.handlers import activities_handler
+from shared.events.topics import Topic
+from shared.service import ConsumerSpec, ServiceSpec
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

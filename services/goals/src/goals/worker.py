@@ -2,10 +2,9 @@
 
 import asyncio
 
-from shared.service import run_worker
-
 from goals.settings import GoalsSettings
 from goals.spec import SERVICE
+from shared.service import run_worker
 
 if __name__ == "__main__":
     asyncio.run(run_worker(GoalsSettings(), [SERVICE], "goals-worker"))

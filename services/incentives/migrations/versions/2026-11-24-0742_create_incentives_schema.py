@@ -9,8 +9,13 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from shared.db.migrations import grant_schema_to_app
 from sqlalchemy.dialects import postgresql
+
+from shared.db.migrations import (
+    create_messaging_tables,
+    drop_messaging_tables,
+    grant_schema_to_app,
+)
 
 revision: str = "incentives_0001"
 down_revision: str | None = None
@@ -20,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     grant_schema_to_app("incentives")
+    create_messaging_tables("incentives")
     op.create_table(
         "commission_lines",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
@@ -65,24 +71,6 @@ def upgrade() -> None:
         schema="incentives",
     )
     op.create_table(
-        "consumer_offsets",
-        sa.Column("consumer_group", sa.Text(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("next_offset", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "updated_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint(
-            "consumer_group", "topic", "partition", name=op.f("pk_consumer_offsets")
-        ),
-        schema="incentives",
-        info={"infrastructure": "bus positions are per partition, not per tenant"},
-    )
-    op.create_table(
         "flat_rate_plans",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("rate", sa.Numeric(), nullable=False),
@@ -96,47 +84,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_flat_rate_plans")),
         schema="incentives",
     )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer_group", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "consumed_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer_group", "event_id", name=op.f("pk_inbox")),
-        schema="incentives",
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=True),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("key", sa.Text(), nullable=False),
-        sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "headers", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False
-        ),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        schema="incentives",
-        info={"infrastructure": "relayed across tenants by the outbox relay"},
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("outbox", schema="incentives")
-    op.drop_table("inbox", schema="incentives")
+    drop_messaging_tables("incentives")
     op.drop_table("flat_rate_plans", schema="incentives")
-    op.drop_table("consumer_offsets", schema="incentives")
     op.drop_table("commission_totals", schema="incentives")
     op.drop_table("commission_lines", schema="incentives")

@@ -7,11 +7,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.db.messaging import add_messaging_tables, service_metadata
-from shared.db.types import Amount
 from sqlalchemy import BigInteger, Date, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db.messaging import add_messaging_tables, service_metadata
+from shared.db.types import Amount
 
 SCHEMA = "incentives"
 

@@ -2,13 +2,12 @@
 
 from pathlib import Path
 
-from shared.events.topics import Topic
-from shared.service import ConsumerSpec, ServiceSpec
-
 from incentives.commission.endpoints import router as commission_router
 from incentives.commission.gql import IncentivesQuery
 from incentives.commission.handlers import payments_handler
 from incentives.models import messaging
+from shared.events.topics import Topic
+from shared.service import ConsumerSpec, ServiceSpec
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

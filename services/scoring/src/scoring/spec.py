@@ -2,13 +2,12 @@
 
 from pathlib import Path
 
-from shared.events.topics import Topic
-from shared.service import ConsumerSpec, ServiceSpec
-
 from scoring.models import messaging
 from scoring.score.endpoints import router as score_router
 from scoring.score.gql import ScoringQuery
 from scoring.score.handlers import progress_handler
+from shared.events.topics import Topic
+from shared.service import ConsumerSpec, ServiceSpec
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -2,10 +2,9 @@
 
 import asyncio
 
-from shared.service import run_worker
-
 from scoring.settings import ScoringSettings
 from scoring.spec import SERVICE
+from shared.service import run_worker
 
 if __name__ == "__main__":
     asyncio.run(run_worker(ScoringSettings(), [SERVICE], "scoring-worker"))

@@ -104,3 +104,59 @@ def run_env(target_metadata: MetaData, schema: str) -> None:
             context.run_migrations()
     else:
         asyncio.run(run_async())
+
+
+def create_messaging_tables(schema: str) -> None:
+    """Version 1 of the outbox, inbox and consumer_offsets tables (see shared.db.messaging), and a
+    statement trigger that wakes the outbox relay (LISTEN/NOTIFY) when a transaction writes to it."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+
+    ts = postgresql.TIMESTAMP(timezone=True)
+    op.create_table(
+        "consumer_offsets",
+        sa.Column("consumer_group", sa.Text(), nullable=False),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("next_offset", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", ts, server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("consumer_group", "topic", "partition", name="pk_consumer_offsets"),
+        schema=schema,
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("consumer_group", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("consumed_at", ts, server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("consumer_group", "event_id", name="pk_inbox"),
+        schema=schema,
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=True),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column("headers", postgresql.JSONB(), server_default="{}", nullable=False),
+        sa.Column("created_at", ts, server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_outbox"),
+        schema=schema,
+    )
+    op.execute(
+        f'CREATE FUNCTION "{schema}".notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ '
+        f"BEGIN PERFORM pg_notify('quotient_outbox_{schema}', ''); RETURN NULL; END $$"
+    )
+    op.execute(
+        f'CREATE TRIGGER outbox_notify AFTER INSERT ON "{schema}".outbox '
+        f'FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".notify_outbox()'
+    )
+
+
+def drop_messaging_tables(schema: str) -> None:
+    op.execute(f'DROP TRIGGER IF EXISTS outbox_notify ON "{schema}".outbox')
+    op.execute(f'DROP FUNCTION IF EXISTS "{schema}".notify_outbox()')
+    for table in ("outbox", "inbox", "consumer_offsets"):
+        op.drop_table(table, schema=schema)

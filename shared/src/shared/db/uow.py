@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db.messaging import MessagingTables
@@ -71,10 +71,8 @@ class UnitOfWork:
         self._events.clear()
         self._raw.clear()
         if rows:
+            # The outbox's statement trigger wakes the relay (NOTIFY is delivered at commit).
             await self.session.execute(insert(self.messaging.outbox), rows)
-            await self.session.execute(
-                text("SELECT pg_notify(:channel, '')"), {"channel": self.messaging.notify_channel}
-            )
         await self.session.flush()
         return len(rows)
 

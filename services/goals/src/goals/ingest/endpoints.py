@@ -8,6 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+
+from goals.ingest import service
+from goals.ingest.schemas import BatchResult, QuarantineOut, SourceCreate, SourceCreated
+from goals.models import messaging
 from shared.auth.access import principal, require_roles
 from shared.auth.tokens import Principal
 from shared.db.uow import unit_of_work
@@ -16,10 +20,6 @@ from shared.http.problems import Problem, problem_response
 from shared.runtime import Runtime
 from shared.service import runtime_of
 from shared.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-
-from goals.ingest import service
-from goals.ingest.schemas import BatchResult, QuarantineOut, SourceCreate, SourceCreated
-from goals.models import messaging
 
 router = APIRouter(tags=["ingest"])
 

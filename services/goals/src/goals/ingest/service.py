@@ -17,6 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from goals.ingest.schemas import Outcome
+from goals.models import Activity, Quarantine, Source, Tenant
 from shared.db.uow import UnitOfWork
 from shared.events.activity import ActivityEvent
 from shared.events.envelope import (
@@ -27,12 +33,6 @@ from shared.events.envelope import (
     person_key,
 )
 from shared.http.problems import field_errors
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from goals.ingest.schemas import Outcome
-from goals.models import Activity, Quarantine, Source, Tenant
 
 MAX_BATCH = 500
 

@@ -3,15 +3,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+
+from goals.models import messaging
+from goals.tenant import service
+from goals.tenant.schemas import TenantCreate, TenantOut
 from shared.auth.access import principal, require_roles
 from shared.auth.tokens import Principal
 from shared.db.uow import unit_of_work
 from shared.runtime import Runtime
 from shared.service import runtime_of
-
-from goals.models import messaging
-from goals.tenant import service
-from goals.tenant.schemas import TenantCreate, TenantOut
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 

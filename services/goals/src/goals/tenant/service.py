@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.http.problems import Problem
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from goals.models import Tenant
+from shared.http.problems import Problem
 
 
 async def create_tenant(

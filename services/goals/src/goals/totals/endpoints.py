@@ -3,17 +3,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+
+from goals.models import messaging
+from goals.totals import service
+from goals.totals.maths import attainment
+from goals.totals.schemas import TargetIn, TotalOut
 from shared.auth.access import principal, require_person_access, require_roles
 from shared.auth.tokens import Principal
 from shared.db.uow import unit_of_work
 from shared.periods import parse_month
 from shared.runtime import Runtime
 from shared.service import runtime_of
-
-from goals.models import messaging
-from goals.totals import service
-from goals.totals.maths import attainment
-from goals.totals.schemas import TargetIn, TotalOut
 
 router = APIRouter(tags=["totals"])
 

@@ -4,13 +4,13 @@ from datetime import date
 from decimal import Decimal
 
 import strawberry
-from shared.auth.access import require_person_access
-from shared.graphql import Context
-from shared.periods import parse_month
 from strawberry.types import Info
 
 from goals.totals import service
 from goals.totals.maths import attainment
+from shared.auth.access import require_person_access
+from shared.graphql import Context
+from shared.periods import parse_month
 
 
 @strawberry.type(description="A person's running total of one metric for one month")

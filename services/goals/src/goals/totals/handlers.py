@@ -6,6 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from goals.models import KpiTotal, Target
+from goals.totals.maths import Delta, attainment, merge, metric_deltas
 from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
@@ -17,11 +22,6 @@ from shared.events.envelope import (
     person_key,
 )
 from shared.runtime import Runtime
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-from goals.models import KpiTotal, Target
-from goals.totals.maths import Delta, attainment, merge, metric_deltas
 
 
 async def apply_activities(uow: UnitOfWork, events: Sequence[Event]) -> None:

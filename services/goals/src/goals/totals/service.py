@@ -6,12 +6,12 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from shared.db.uow import UnitOfWork
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from goals.models import KpiTotal, Target
+from shared.db.uow import UnitOfWork
 
 
 async def person_totals(
@@ -67,9 +67,8 @@ async def announce_progress(
     """Re-announce one figure (e.g. after its target changed)."""
     from datetime import UTC, datetime
 
-    from shared.events.envelope import ProgressPayload, ProgressUpdated, new_event, person_key
-
     from goals.totals.maths import attainment
+    from shared.events.envelope import ProgressPayload, ProgressUpdated, new_event, person_key
 
     total = await uow.session.get(KpiTotal, (tenant_id, person_id, metric, period_start))
     if total is None:

@@ -3,16 +3,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+
+from incentives.commission import service
+from incentives.commission.schemas import CommissionOut, FlatRateIn, LineOut
+from incentives.models import messaging
 from shared.auth.access import principal, require_person_access, require_roles
 from shared.auth.tokens import Principal
 from shared.db.uow import unit_of_work
 from shared.periods import parse_month
 from shared.runtime import Runtime
 from shared.service import runtime_of
-
-from incentives.commission import service
-from incentives.commission.schemas import CommissionOut, FlatRateIn, LineOut
-from incentives.models import messaging
 
 router = APIRouter(tags=["commission"])
 

@@ -4,13 +4,13 @@ from datetime import date
 from decimal import Decimal
 
 import strawberry
-from shared.auth.access import require_person_access
-from shared.graphql import Context
-from shared.periods import parse_month
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from incentives.commission import service
+from shared.auth.access import require_person_access
+from shared.graphql import Context
+from shared.periods import parse_month
 
 
 @strawberry.type(description="The commission one payment or refund earned, and why")

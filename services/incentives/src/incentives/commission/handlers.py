@@ -6,6 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from incentives.commission.maths import credit_lines, flat_commission
+from incentives.models import CommissionLine, CommissionTotal, FlatRatePlan
 from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
@@ -18,11 +23,6 @@ from shared.events.envelope import (
 )
 from shared.periods import month_of
 from shared.runtime import Runtime
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-from incentives.commission.maths import credit_lines, flat_commission
-from incentives.models import CommissionLine, CommissionTotal, FlatRatePlan
 
 
 async def apply_payments(uow: UnitOfWork, events: Sequence[Event]) -> None:

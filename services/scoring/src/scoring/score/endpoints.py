@@ -3,16 +3,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+
+from scoring.models import messaging
+from scoring.score import service
+from scoring.score.schemas import ScoreItemIn, ScoreOut
 from shared.auth.access import principal, require_person_access, require_roles
 from shared.auth.tokens import Principal
 from shared.db.uow import unit_of_work
 from shared.periods import parse_month
 from shared.runtime import Runtime
 from shared.service import runtime_of
-
-from scoring.models import messaging
-from scoring.score import service
-from scoring.score.schemas import ScoreItemIn, ScoreOut
 
 router = APIRouter(tags=["scores"])
 

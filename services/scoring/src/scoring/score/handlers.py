@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from scoring.models import Score, ScoreItem
+from scoring.score.maths import Direction, quantitative_score
 from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
@@ -16,11 +21,6 @@ from shared.events.envelope import (
     person_key,
 )
 from shared.runtime import Runtime
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-from scoring.models import Score, ScoreItem
-from scoring.score.maths import Direction, quantitative_score
 
 
 async def apply_progress(uow: UnitOfWork, events: Sequence[Event]) -> None:
