@@ -47,7 +47,9 @@ def pct(values: list[float], p: float) -> float:
 
 async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path) -> None:
     urls = await ensure_database(admin_url, f"bench_{uuid.uuid4().hex[:8]}")
-    settings = make_settings(urls, kafka=kafka, kafka_partitions=args.partitions)
+    settings = make_settings(
+        urls, kafka=kafka, kafka_partitions=args.partitions, database_pool_size=args.pool_size
+    )
     await migrate(settings, SERVICES)
     fleet = Fleet(settings, work / "logs")
     fleet.start_all()
@@ -77,6 +79,7 @@ async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path
             queue.put_nowait(d)
         url = f"/v1/webhooks/{source['source_id']}"
         request_latency: list[float] = []
+        retries: list[int] = []
 
         async def sender() -> None:
             while not queue.empty():
@@ -84,7 +87,14 @@ async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path
                 payload = delivery[0] if args.batch == 1 else delivery
                 body, headers = signed(source["secret"], payload)
                 t0 = time.time()
-                r = await clients["goals"].post(url, content=body, headers=headers)
+                for attempt in range(5):  # as a CRM would: retry a dropped connection
+                    try:
+                        r = await clients["goals"].post(url, content=body, headers=headers)
+                        break
+                    except httpx.TransportError:
+                        retries.append(1)
+                        if attempt == 4:
+                            raise
                 t1 = time.time()
                 request_latency.append(t1 - t0)
                 if r.status_code == 202:
@@ -164,6 +174,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch", type=int, default=1, help="events per webhook request (1..500)")
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument(
+        "--pool-size", type=int, default=20, help="database connections per process"
+    )
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     work = Path(

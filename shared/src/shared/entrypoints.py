@@ -24,4 +24,6 @@ def serve_api(factory: str, default_port: int) -> None:
         workers=args.workers,
         log_level=os.environ.get("QUOTIENT_LOG_LEVEL", "info").lower(),
         access_log=False,
+        # Longer than the usual load balancer idle timeout (60 s), so the proxy closes first.
+        timeout_keep_alive=75,
     )
