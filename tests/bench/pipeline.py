@@ -53,7 +53,7 @@ async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path
     await migrate(settings, SERVICES)
     fleet = Fleet(settings, work / "logs")
     fleet.start_all()
-    engine = create_async_engine(urls.owner_url)
+    engine = create_async_engine(urls.admin_url)
     try:
         limits = httpx.Limits(
             max_connections=args.concurrency, max_keepalive_connections=args.concurrency

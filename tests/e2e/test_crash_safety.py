@@ -76,7 +76,7 @@ async def test_killed_workers_lose_nothing_and_count_nothing_twice(
             assert r.json()["duplicates"] == PER_DELIVERY
     assert sent >= 2000
 
-    engine = create_async_engine(database.owner_url)
+    engine = create_async_engine(database.admin_url)
 
     async def figures() -> bool:
         async with engine.connect() as conn:

@@ -15,7 +15,7 @@ from tests.helpers import activity, auth, create_tenant_and_source, make_setting
 
 
 async def count(urls: DatabaseUrls, sql: str) -> int:
-    engine = create_async_engine(urls.owner_url)
+    engine = create_async_engine(urls.admin_url)
     try:
         async with engine.connect() as conn:
             return int((await conn.execute(text(sql))).scalar_one())
@@ -46,7 +46,7 @@ async def test_accepts_a_signed_event_and_queues_it_on_the_outbox(ctx) -> None:
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "accepted"
     assert await stored(urls) == (1, 1, 0)
-    engine = create_async_engine(urls.owner_url)
+    engine = create_async_engine(urls.admin_url)
     async with engine.connect() as conn:
         topic, value = (await conn.execute(text("SELECT topic, value FROM goals.outbox"))).one()
     await engine.dispose()

@@ -14,12 +14,14 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from goals.models import messaging as goals_messaging
 from goals.totals.handlers import apply_activities
 from shared.bus.base import Bus, OutgoingRecord, Record, TopicPartition
 from shared.bus.consumer import ConsumerLoop
 from shared.db.bootstrap import DatabaseUrls
+from shared.db.uow import tenant_session
 from shared.events.activity import ActivityEvent
 from shared.events.envelope import (
     ActivityRecorded,
@@ -184,7 +186,7 @@ def payment(tenant: uuid.UUID, event_id: str, actor: str, value: str) -> Activit
 
 
 async def test_consumer_loop_applies_each_event_once_and_dead_letters_poison(
-    runtime: Runtime,
+    runtime: Runtime, database: DatabaseUrls
 ) -> None:
     topic = runtime.settings.topic("crm.activities.v1")
     group = runtime.settings.topic("goals")
@@ -212,7 +214,7 @@ async def test_consumer_loop_applies_each_event_once_and_dead_letters_poison(
     task = asyncio.create_task(loop.run())
 
     async def totals() -> dict[str, Decimal]:
-        async with runtime.sessions() as s:
+        async with tenant_session(runtime.sessions, tenant) as s:
             rows = await s.execute(
                 text(
                     "SELECT person_id, value FROM goals.kpi_totals WHERE metric = 'collected_revenue'"
@@ -226,7 +228,7 @@ async def test_consumer_loop_applies_each_event_once_and_dead_letters_poison(
 
     async def settled() -> bool:
         t = await totals()
-        async with runtime.sessions() as s:
+        async with admin.connect() as s:
             dead = (
                 await s.execute(text("SELECT count(*) FROM goals.outbox WHERE topic LIKE '%dlq.%'"))
             ).scalar_one()
@@ -240,11 +242,13 @@ async def test_consumer_loop_applies_each_event_once_and_dead_letters_poison(
         assert (t, dead, consumed) == (expected, 2, 200), (sum(t.values()), dead, consumed)
         return True
 
+    admin = create_async_engine(database.admin_url)
     try:
         await eventually(settled, timeout=90)
         await asyncio.sleep(1.0)  # the redelivered copies are behind; nothing changes
         assert await totals() == expected
     finally:
+        await admin.dispose()
         loop.stop()
         task.cancel()
         with pytest.raises((asyncio.CancelledError, Exception)):

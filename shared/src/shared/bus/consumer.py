@@ -184,26 +184,33 @@ class ConsumerLoop:
                     decoded.append((record, decode_event(record.value)))
                 except ValidationError as invalid:
                     poison.append((record, invalid))
-            claims = [(e.id, e.tenant_id) for _, e in decoded]
-            claims += [(self._dead_letter_id(r), NO_TENANT) for r, _ in poison]
-            fresh = await self._claim(uow.session, claims)
-            for record, error in poison:
-                if self._dead_letter_id(record) in fresh:
-                    self._queue_dead_letter(uow, record, error)
+            if poison:
+                await uow.set_tenant(NO_TENANT)
+                fresh = await self._claim(
+                    uow.session, [(self._dead_letter_id(r), NO_TENANT) for r, _ in poison]
+                )
+                for record, error in poison:
+                    if self._dead_letter_id(record) in fresh:
+                        self._queue_dead_letter(uow, record, error)
+            # Tenants in first-seen order, each tenant's events in bus order; the inbox is claimed
+            # and the handler run under that tenant's scope (row-level security).
+            order = {e.tenant_id: i for i, (_, e) in reversed(list(enumerate(decoded)))}
+            decoded.sort(key=lambda pair: order[pair[1].tenant_id])
             todo: list[tuple[Record, Event]] = []
-            for r, e in decoded:
-                if e.id in fresh:
-                    fresh.discard(e.id)  # a second copy within the batch is a duplicate too
-                    todo.append((r, e))
-                else:
-                    EVENTS_DUPLICATE.labels(self.group, r.topic).inc()
-            # Tenants in first-seen order, each tenant's events in bus order.
-            order = {e.tenant_id: i for i, (_, e) in reversed(list(enumerate(todo)))}
-            todo.sort(key=lambda pair: order[pair[1].tenant_id])
-            for tenant_id, group in groupby(todo, key=lambda pair: pair[1].tenant_id):
-                events = [e for _, e in group]
+            for tenant_id, group in groupby(decoded, key=lambda pair: pair[1].tenant_id):
+                pairs = list(group)
                 await uow.set_tenant(tenant_id)
-                await self._handler(uow, events)
+                fresh = await self._claim(uow.session, [(e.id, e.tenant_id) for _, e in pairs])
+                mine: list[tuple[Record, Event]] = []
+                for r, e in pairs:
+                    if e.id in fresh:
+                        fresh.discard(e.id)  # a second copy within the batch is a duplicate too
+                        mine.append((r, e))
+                    else:
+                        EVENTS_DUPLICATE.labels(self.group, r.topic).inc()
+                if mine:
+                    await self._handler(uow, [e for _, e in mine])
+                todo.extend(mine)
             await self._offsets.save(uow.session, self.group, next_positions(records))
         for r, _ in todo:
             EVENTS_CONSUMED.labels(self.group, r.topic).inc()
@@ -263,6 +270,7 @@ class ConsumerLoop:
 
     async def _dead_letter(self, record: Record, exc: BaseException) -> None:
         async with unit_of_work(self._sessions, self._messaging, self._prefix) as uow:
+            await uow.set_tenant(NO_TENANT)
             if await self._claim(uow.session, [(self._dead_letter_id(record), NO_TENANT)]):
                 self._queue_dead_letter(uow, record, exc)
             await self._offsets.save(uow.session, self.group, next_positions([record]))

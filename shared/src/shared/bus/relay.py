@@ -69,6 +69,8 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         outbox = self._messaging.outbox
         async with self._sessions() as session, session.begin():
+            # The relay is infrastructure: it reads every tenant's rows (row-level security).
+            await session.execute(select(func.set_config("app.system", "on", True)))
             rows = (
                 await session.execute(
                     select(

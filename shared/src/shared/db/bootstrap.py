@@ -18,6 +18,8 @@ from shared.db.engine import asyncpg_dsn
 class DatabaseUrls:
     owner_url: str
     app_url: str
+    # The superuser's URL for this database (bypasses row-level security): tooling and tests only.
+    admin_url: str | None = None
 
 
 def _quote(ident: str) -> str:
@@ -81,6 +83,9 @@ async def ensure_database(
     return DatabaseUrls(
         owner_url=url_for(admin_url, user=owner_role, password=password, database=database),
         app_url=url_for(admin_url, user=app_role, password=password, database=database),
+        admin_url=url_for(
+            admin_url, user=admin.username or "postgres", password=admin.password, database=database
+        ),
     )
 
 

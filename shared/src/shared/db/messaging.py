@@ -62,6 +62,9 @@ def add_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("headers", JSONB, nullable=False, server_default="{}"),
         Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
         info={"infrastructure": "relayed across tenants by the outbox relay"},
+        # No RETURNING: a dead letter (no tenant) is writable but not readable under row-level
+        # security, and nothing needs the generated id back.
+        implicit_returning=False,
     )
     inbox = Table(
         "inbox",

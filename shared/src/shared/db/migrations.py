@@ -160,3 +160,45 @@ def drop_messaging_tables(schema: str) -> None:
     op.execute(f'DROP FUNCTION IF EXISTS "{schema}".notify_outbox()')
     for table in ("outbox", "inbox", "consumer_offsets"):
         op.drop_table(table, schema=schema)
+
+
+TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+SYSTEM = "coalesce(current_setting('app.system', true), '') = 'on'"
+
+
+def enable_tenant_rls(schema: str, table: str, *, system: str | None = None) -> None:
+    """Row-level security (enabled and forced, so the owner is bound too): a transaction sees and
+    writes only the rows of the tenant it set with set_config('app.tenant_id', …, true).
+
+    ``system``: None, or "select" / "all" — also let infrastructure code that set app.system
+    (the outbox relay, the webhook's source lookup) read, or read and write, across tenants."""
+    name = f'"{schema}"."{table}"'
+    op.execute(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY tenant_isolation ON {name} "
+        f"USING (tenant_id = {TENANT}) WITH CHECK (tenant_id = {TENANT})"
+    )
+    if system == "select":
+        op.execute(f"CREATE POLICY system_read ON {name} FOR SELECT USING ({SYSTEM})")
+    elif system == "all":
+        op.execute(f"CREATE POLICY system_access ON {name} USING ({SYSTEM}) WITH CHECK ({SYSTEM})")
+
+
+def disable_tenant_rls(schema: str, table: str) -> None:
+    name = f'"{schema}"."{table}"'
+    for policy in ("tenant_isolation", "system_read", "system_access", "tenantless_rows"):
+        op.execute(f"DROP POLICY IF EXISTS {policy} ON {name}")
+    op.execute(f"ALTER TABLE {name} NO FORCE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {name} DISABLE ROW LEVEL SECURITY")
+
+
+def enable_messaging_rls(schema: str) -> None:
+    """The outbox is written per tenant and relayed across tenants; dead letters have no tenant.
+    The inbox is claimed per tenant (dead letters under the nil tenant). consumer_offsets holds
+    bus positions, not tenant data."""
+    enable_tenant_rls(schema, "outbox", system="all")
+    op.execute(
+        f'CREATE POLICY tenantless_rows ON "{schema}".outbox FOR INSERT WITH CHECK (tenant_id IS NULL)'
+    )
+    enable_tenant_rls(schema, "inbox")

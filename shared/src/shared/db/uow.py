@@ -51,9 +51,22 @@ class UnitOfWork:
         )
 
     async def set_tenant(self, tenant_id: uuid.UUID) -> None:
-        """Scope what follows in this transaction to one tenant (row-level security reads it)."""
+        """Scope what follows in this transaction to one tenant (row-level security reads it).
+
+        Events the previous tenant caused are written to the outbox first, under its scope."""
+        await self.flush_events()
         self.tenant_id = tenant_id
-        await self.session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
+        await scope_to_tenant(self.session, tenant_id)
+
+    async def system(self) -> None:
+        """Infrastructure reads across tenants (e.g. which tenant a webhook source belongs to);
+        ended by the next set_tenant."""
+        await self.session.execute(
+            select(
+                func.set_config("app.system", "on", True),
+                func.set_config("app.tenant_id", "", True),
+            )
+        )
 
     async def flush_events(self) -> int:
         rows = [
@@ -79,6 +92,25 @@ class UnitOfWork:
     async def commit(self) -> None:
         await self.flush_events()
         await self.session.commit()
+
+
+async def scope_to_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    await session.execute(
+        select(
+            func.set_config("app.tenant_id", str(tenant_id), True),
+            func.set_config("app.system", "off", True),
+        )
+    )
+
+
+@asynccontextmanager
+async def tenant_session(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID
+) -> AsyncIterator[AsyncSession]:
+    """A read-only use of the database, scoped to one tenant."""
+    async with sessions() as session, session.begin():
+        await scope_to_tenant(session, tenant_id)
+        yield session
 
 
 @asynccontextmanager

@@ -14,7 +14,7 @@ from goals.ingest.schemas import BatchResult, QuarantineOut, SourceCreate, Sourc
 from goals.models import messaging
 from shared.auth.access import principal, require_roles
 from shared.auth.tokens import Principal
-from shared.db.uow import unit_of_work
+from shared.db.uow import tenant_session, unit_of_work
 from shared.events.activity import ActivityEvent
 from shared.http.problems import Problem, problem_response
 from shared.runtime import Runtime
@@ -64,7 +64,7 @@ async def list_quarantine(
 ) -> list[QuarantineOut]:
     """Payloads that were authenticated but could not be accepted, newest first."""
     require_roles(who, "admin", "integration")
-    async with rt.sessions() as session:
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
         rows = await service.list_quarantine(session, who.tenant_id)
         return [QuarantineOut.model_validate(r, from_attributes=True) for r in rows]
 
@@ -87,6 +87,7 @@ async def receive_webhook(
         raise Problem(413, "Payload too large", f"the body is limited to {limit} bytes")
 
     async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
+        await uow.system()  # which tenant the source belongs to is not known yet
         source = await service.load_source(uow.session, source_id)
         if source is None:
             raise Problem(404, "Not found", "no such webhook source")

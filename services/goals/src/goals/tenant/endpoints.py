@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -24,6 +25,8 @@ async def create_tenant(
 ) -> TenantOut:
     """Create a tenant (platform operators only)."""
     require_roles(who, "platform_admin")
+    tenant_id = uuid.uuid4()
     async with unit_of_work(rt.sessions, messaging) as uow:
-        tenant = await service.create_tenant(uow.session, **body.model_dump())
+        await uow.set_tenant(tenant_id)
+        tenant = await service.create_tenant(uow.session, tenant_id=tenant_id, **body.model_dump())
         return TenantOut.model_validate(tenant, from_attributes=True)

@@ -10,7 +10,7 @@ from goals.totals.maths import attainment
 from goals.totals.schemas import TargetIn, TotalOut
 from shared.auth.access import principal, require_person_access, require_roles
 from shared.auth.tokens import Principal
-from shared.db.uow import unit_of_work
+from shared.db.uow import tenant_session, unit_of_work
 from shared.periods import parse_month
 from shared.runtime import Runtime
 from shared.service import runtime_of
@@ -27,7 +27,7 @@ async def get_totals(
 ) -> list[TotalOut]:
     """A person's running KPI totals for a month, with targets and attainment."""
     require_person_access(who, person_id)
-    async with rt.sessions() as session:
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
         rows = await service.person_totals(session, who.tenant_id, person_id, parse_month(month))
     return [
         TotalOut(

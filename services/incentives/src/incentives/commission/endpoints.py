@@ -9,7 +9,7 @@ from incentives.commission.schemas import CommissionOut, FlatRateIn, LineOut
 from incentives.models import messaging
 from shared.auth.access import principal, require_person_access, require_roles
 from shared.auth.tokens import Principal
-from shared.db.uow import unit_of_work
+from shared.db.uow import tenant_session, unit_of_work
 from shared.periods import parse_month
 from shared.runtime import Runtime
 from shared.service import runtime_of
@@ -39,7 +39,7 @@ async def get_commissions(
 ) -> list[CommissionOut]:
     """A person's commission for a month (one entry per currency), line by line."""
     require_person_access(who, person_id)
-    async with rt.sessions() as session:
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
         rows = await service.person_commission(
             session, who.tenant_id, person_id, parse_month(month)
         )

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from incentives.commission import service
 from shared.auth.access import require_person_access
+from shared.db.uow import tenant_session
 from shared.graphql import Context
 from shared.periods import parse_month
 
@@ -43,7 +44,7 @@ class IncentivesQuery:
     ) -> list[Commission]:
         who = info.context.principal
         require_person_access(who, person_id)
-        async with info.context.runtime.sessions() as session:
+        async with tenant_session(info.context.runtime.sessions, who.tenant_id) as session:
             rows = await service.person_commission(
                 session, who.tenant_id, person_id, parse_month(month)
             )

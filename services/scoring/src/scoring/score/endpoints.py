@@ -9,7 +9,7 @@ from scoring.score import service
 from scoring.score.schemas import ScoreItemIn, ScoreOut
 from shared.auth.access import principal, require_person_access, require_roles
 from shared.auth.tokens import Principal
-from shared.db.uow import unit_of_work
+from shared.db.uow import tenant_session, unit_of_work
 from shared.periods import parse_month
 from shared.runtime import Runtime
 from shared.service import runtime_of
@@ -40,6 +40,6 @@ async def get_scores(
 ) -> list[ScoreOut]:
     """A person's item scores for a month, each with its explanation."""
     require_person_access(who, person_id)
-    async with rt.sessions() as session:
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
         rows = await service.person_scores(session, who.tenant_id, person_id, parse_month(month))
     return [ScoreOut.model_validate(r, from_attributes=True) for r in rows]

@@ -1,0 +1,168 @@
+"""Tenancy is enforced by the database: every table of every service schema has row-level
+security (enabled and forced) on tenant_id, and the application role scoped to tenant A neither
+sees nor writes tenant B's rows. The walk reads the catalog, so a new table without RLS fails here."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from allinone.app import create_app
+from shared.db.bootstrap import DatabaseUrls
+from tests.e2e.slice import configure, post_events, slice_events
+from tests.helpers import eventually, make_settings, running, signed
+
+SCHEMAS = ("goals", "scoring", "incentives")
+# Tables that hold no tenant data, each with the reason.
+NOT_TENANT_DATA = {"consumer_offsets": "bus positions per partition, shared by all tenants"}
+
+
+async def tables(conn: AsyncConnection) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        text(
+            """
+            SELECT n.nspname AS schema, c.relname AS name, c.relrowsecurity AS rls,
+                   c.relforcerowsecurity AS forced,
+                   EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                           AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS has_tenant,
+                   EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
+                           AND p.polname = 'tenant_isolation') AS has_policy
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(:schemas)
+              AND c.relname <> 'alembic_version'
+            ORDER BY 1, 2
+            """
+        ),
+        {"schemas": list(SCHEMAS)},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def scoped(conn: AsyncConnection, tenant: uuid.UUID) -> None:
+    await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant)})
+
+
+@pytest.fixture
+async def two_tenants(database: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
+    """Run the vertical slice for two tenants so that every table holds rows of both."""
+    settings = make_settings(database)
+    async with running(create_app(settings)) as client:
+        clients = {"goals": client, "scoring": client, "incentives": client}
+        tenants = []
+        for _ in range(2):
+            tenant_id, source = await configure(clients, settings)
+            await post_events(client, source, slice_events())
+            body, headers = signed(source["secret"], b"{broken")
+            r = await client.post(
+                f"/v1/webhooks/{source['source_id']}", content=body, headers=headers
+            )
+            assert r.status_code == 422
+            tenants.append(tenant_id)
+        admin = create_async_engine(database.admin_url)
+
+        async def settled() -> bool:
+            async with admin.connect() as conn:
+                n = (
+                    await conn.execute(
+                        text("SELECT count(DISTINCT tenant_id) FROM incentives.commission_totals")
+                    )
+                ).scalar_one()
+                scores = (
+                    await conn.execute(text("SELECT count(DISTINCT tenant_id) FROM scoring.scores"))
+                ).scalar_one()
+            return n == 2 and scores == 2
+
+        await eventually(settled)
+        await admin.dispose()
+    return tenants[0], tenants[1]
+
+
+async def test_every_table_has_forced_row_level_security_on_tenant_id(
+    database: DatabaseUrls,
+) -> None:
+    engine = create_async_engine(database.admin_url)
+    async with engine.connect() as conn:
+        found = await tables(conn)
+    await engine.dispose()
+    assert len(found) >= 15
+    unprotected = [
+        f"{t['schema']}.{t['name']}"
+        for t in found
+        if t["name"] not in NOT_TENANT_DATA
+        and not (t["rls"] and t["forced"] and t["has_tenant"] and t["has_policy"])
+    ]
+    assert unprotected == []
+
+
+async def test_tenant_a_neither_sees_nor_writes_tenant_b(
+    database: DatabaseUrls, two_tenants: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    a, b = two_tenants
+    admin = create_async_engine(database.admin_url)
+    app = create_async_engine(database.app_url)
+    checked_writes = []
+    try:
+        async with admin.connect() as conn:
+            found = [t for t in await tables(conn) if t["name"] not in NOT_TENANT_DATA]
+        for t in found:
+            name = f"{t['schema']}.{t['name']}"
+            async with admin.connect() as conn:
+                mine, theirs = (
+                    await conn.execute(
+                        text(
+                            f"SELECT count(*) FILTER (WHERE tenant_id = :a), "
+                            f"count(*) FILTER (WHERE tenant_id = :b) FROM {name}"
+                        ),
+                        {"a": a, "b": b},
+                    )
+                ).one()
+            async with app.connect() as conn:
+                # No tenant set: nothing at all.
+                assert (
+                    await conn.execute(text(f"SELECT count(*) FROM {name}"))
+                ).scalar_one() == 0, name
+            async with app.begin() as conn:
+                await scoped(conn, a)
+                seen = (await conn.execute(text(f"SELECT count(*) FROM {name}"))).scalar_one()
+                assert seen == mine, (name, seen, mine)
+                hidden = await conn.execute(
+                    text(f"SELECT count(*) FROM {name} WHERE tenant_id = :b"), {"b": b}
+                )
+                assert hidden.scalar_one() == 0, name
+                moved = await conn.execute(
+                    text(f"UPDATE {name} SET tenant_id = tenant_id WHERE tenant_id = :b"), {"b": b}
+                )
+                assert moved.rowcount == 0, name
+                gone = await conn.execute(
+                    text(f"DELETE FROM {name} WHERE tenant_id = :b"), {"b": b}
+                )
+                assert gone.rowcount == 0, name
+                await conn.rollback()
+            if mine:
+                # Copy one of A's rows as B's: the policy's WITH CHECK refuses it.
+                async with app.begin() as conn:
+                    await scoped(conn, a)
+                    with pytest.raises(DBAPIError, match="row-level security"):
+                        await conn.execute(
+                            text(
+                                f"INSERT INTO {name} SELECT (jsonb_populate_record(NULL::{name}, "
+                                f"to_jsonb(r) || jsonb_build_object('tenant_id', CAST(:b AS text)))).* "
+                                f"FROM {name} r LIMIT 1"
+                            ),
+                            {"b": str(b)},
+                        )
+                checked_writes.append(name)
+            if t["name"] not in ("outbox",):
+                assert theirs > 0 or mine == 0, f"{name}: the fixture left no rows of tenant B"
+        # The slice fills every tenant table but the outbox (relayed and emptied).
+        assert len(checked_writes) >= len(found) - 3, sorted(
+            set(f"{t['schema']}.{t['name']}" for t in found) - set(checked_writes)
+        )
+    finally:
+        await admin.dispose()
+        await app.dispose()
