@@ -53,6 +53,11 @@ class BaseServiceSettings(BaseSettings):
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "quotient-dev"
     jwt_audience: str = "quotient"
+    # Production: the identity provider's JWKS URL; tokens are verified with its keys, with these
+    # algorithms only (never the one a token names). Unset: HS256 with jwt_secret (development).
+    jwt_jwks_url: str | None = None
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+    jwt_leeway_seconds: int = 30
     # The public base URL webhooks are posted to (some vendors sign the full URI).
     public_base_url: str = "http://127.0.0.1:8000"
     webhook_tolerance_seconds: int = 300
@@ -68,6 +73,12 @@ class BaseServiceSettings(BaseSettings):
                 raise ValueError("QUOTIENT_JWT_SECRET must be set outside development")
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set outside development")
+        return self
+
+    @model_validator(mode="after")
+    def _asymmetric_algorithms_only_with_jwks(self) -> BaseServiceSettings:
+        if self.jwt_jwks_url and any(a.upper().startswith(("HS", "NONE")) for a in self.jwt_algorithms):
+            raise ValueError("QUOTIENT_JWT_ALGORITHMS must be asymmetric (RS*/ES*/PS*) with a JWKS URL")
         return self
 
     @property

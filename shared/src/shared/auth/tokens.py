@@ -7,6 +7,7 @@ import argparse
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import jwt
 from fastapi import Request
@@ -60,14 +61,30 @@ def mint_token(
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
+_jwks_clients: dict[str, jwt.PyJWKClient] = {}
+
+
+def _verification_key(settings: BaseServiceSettings, token: str) -> tuple[Any, list[str]]:
+    """The key and the algorithms to verify with: from configuration, never from the token."""
+    if settings.jwt_jwks_url:
+        client = _jwks_clients.get(settings.jwt_jwks_url)
+        if client is None:
+            client = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300, timeout=5)
+            _jwks_clients[settings.jwt_jwks_url] = client
+        return client.get_signing_key_from_jwt(token).key, list(settings.jwt_algorithms)
+    return settings.jwt_secret, ["HS256"]
+
+
 def decode_token(settings: BaseServiceSettings, token: str) -> Principal:
     try:
+        key, algorithms = _verification_key(settings, token)
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
-            algorithms=["HS256"],
+            key,
+            algorithms=algorithms,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_seconds,
             options={"require": ["exp", "iss", "aud", "sub", "tid"]},
         )
         tenant_id = uuid.UUID(str(claims["tid"]))
