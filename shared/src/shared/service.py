@@ -21,10 +21,11 @@ from shared.bus.relay import OutboxRelay
 from shared.db.messaging import MessagingTables
 from shared.db.migrations import upgrade
 from shared.graphql import make_context_getter
+from shared.graphql_limits import hardening
 from shared.http.health import health_router
 from shared.http.problems import install_problem_handlers
 from shared.runtime import SHARED_MIGRATIONS, Runtime, provision_embedded
-from shared.settings import BaseServiceSettings
+from shared.settings import BaseServiceSettings, Environment
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,12 @@ async def migrate(settings: BaseServiceSettings, specs: Sequence[ServiceSpec]) -
         await upgrade(spec.migrations, owner, settings.database_app_role)
 
 
-def graphql_schema(specs: Sequence[ServiceSpec]) -> strawberry.Schema:
+def graphql_schema(
+    specs: Sequence[ServiceSpec], settings: BaseServiceSettings
+) -> strawberry.Schema:
     queries = tuple(spec.query for spec in specs)
     query = queries[0] if len(queries) == 1 else merge_types("Query", queries)
-    return strawberry.Schema(query=query)
+    return strawberry.Schema(query=query, extensions=hardening(settings))
 
 
 def create_app(
@@ -113,7 +116,11 @@ def create_app(
         for router in spec.routers:
             app.include_router(router)
     app.include_router(
-        GraphQLRouter(graphql_schema(specs), context_getter=make_context_getter(settings)),
+        GraphQLRouter(
+            graphql_schema(specs, settings),
+            context_getter=make_context_getter(settings),
+            graphql_ide="graphiql" if settings.env is not Environment.production else None,
+        ),
         prefix="/graphql",
     )
     return app

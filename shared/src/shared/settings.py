@@ -65,6 +65,11 @@ class BaseServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.2
     consumer_batch_size: int = 500
     log_level: str = "INFO"
+    graphql_max_depth: int = 10
+    graphql_max_tokens: int = 2000
+    graphql_max_aliases: int = 15
+    # 1 per field; the fields under a list count 20 times (an estimate of the list's length).
+    graphql_max_cost: int = 5000
 
     @model_validator(mode="after")
     def _refuse_development_defaults(self) -> BaseServiceSettings:
@@ -77,8 +82,12 @@ class BaseServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _asymmetric_algorithms_only_with_jwks(self) -> BaseServiceSettings:
-        if self.jwt_jwks_url and any(a.upper().startswith(("HS", "NONE")) for a in self.jwt_algorithms):
-            raise ValueError("QUOTIENT_JWT_ALGORITHMS must be asymmetric (RS*/ES*/PS*) with a JWKS URL")
+        if self.jwt_jwks_url and any(
+            a.upper().startswith(("HS", "NONE")) for a in self.jwt_algorithms
+        ):
+            raise ValueError(
+                "QUOTIENT_JWT_ALGORITHMS must be asymmetric (RS*/ES*/PS*) with a JWKS URL"
+            )
         return self
 
     @property

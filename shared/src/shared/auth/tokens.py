@@ -69,7 +69,9 @@ def _verification_key(settings: BaseServiceSettings, token: str) -> tuple[Any, l
     if settings.jwt_jwks_url:
         client = _jwks_clients.get(settings.jwt_jwks_url)
         if client is None:
-            client = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300, timeout=5)
+            client = jwt.PyJWKClient(
+                settings.jwt_jwks_url, cache_keys=True, lifespan=300, timeout=5
+            )
             _jwks_clients[settings.jwt_jwks_url] = client
         return client.get_signing_key_from_jwt(token).key, list(settings.jwt_algorithms)
     return settings.jwt_secret, ["HS256"]
