@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from strawberry.fastapi import GraphQLRouter
 from strawberry.tools import merge_types
 
+from shared.auth.tokens import authenticate
 from shared.bus.consumer import ConsumerLoop, Handler
 from shared.bus.relay import OutboxRelay
 from shared.db.messaging import MessagingTables
@@ -23,7 +24,8 @@ from shared.db.migrations import upgrade
 from shared.graphql import make_context_getter
 from shared.graphql_limits import hardening
 from shared.http.health import health_router
-from shared.http.problems import install_problem_handlers
+from shared.http.problems import Problem, install_problem_handlers
+from shared.http.ratelimit import RateLimiter
 from shared.runtime import SHARED_MIGRATIONS, Runtime, provision_embedded
 from shared.settings import BaseServiceSettings, Environment
 
@@ -115,6 +117,16 @@ def create_app(
     for spec in specs:
         for router in spec.routers:
             app.include_router(router)
+    graphql_limit = RateLimiter(settings.graphql_rate_per_tenant, settings.graphql_burst_per_tenant)
+
+    async def limit_graphql(request: Request) -> None:
+        """GraphQL requests per tenant (callers without a valid token are refused by resolvers)."""
+        try:
+            who = authenticate(settings, request)
+        except Problem:
+            return
+        graphql_limit.check(f"tenant:{who.tenant_id}", "GraphQL for this tenant")
+
     app.include_router(
         GraphQLRouter(
             graphql_schema(specs, settings),
@@ -122,6 +134,7 @@ def create_app(
             graphql_ide="graphiql" if settings.env is not Environment.production else None,
         ),
         prefix="/graphql",
+        dependencies=[Depends(limit_graphql)],
     )
     return app
 

@@ -65,6 +65,14 @@ class BaseServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.2
     consumer_batch_size: int = 500
     log_level: str = "INFO"
+    # Rate limits (per process; 0 turns one off): webhook requests per source and per tenant,
+    # GraphQL requests per tenant.
+    webhook_rate_per_source: float = 200
+    webhook_burst_per_source: int = 400
+    webhook_rate_per_tenant: float = 500
+    webhook_burst_per_tenant: int = 1000
+    graphql_rate_per_tenant: float = 50
+    graphql_burst_per_tenant: int = 100
     graphql_max_depth: int = 10
     graphql_max_tokens: int = 2000
     graphql_max_aliases: int = 15

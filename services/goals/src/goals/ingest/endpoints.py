@@ -17,11 +17,24 @@ from shared.auth.tokens import Principal
 from shared.db.uow import tenant_session, unit_of_work
 from shared.events.activity import ActivityEvent
 from shared.http.problems import Problem, problem_response
+from shared.http.ratelimit import RateLimiter
 from shared.runtime import Runtime
 from shared.service import runtime_of
 from shared.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 
 router = APIRouter(tags=["ingest"])
+
+
+def webhook_limits(rt: Runtime) -> tuple[RateLimiter, RateLimiter]:
+    """Per source and per tenant; counted after the signature verified (forgers spend nothing)."""
+    limits = rt.extras.get("webhook_limits")
+    if limits is None:
+        s = rt.settings
+        limits = rt.extras["webhook_limits"] = (
+            RateLimiter(s.webhook_rate_per_source, s.webhook_burst_per_source),
+            RateLimiter(s.webhook_rate_per_tenant, s.webhook_burst_per_tenant),
+        )
+    return limits  # type: ignore[return-value]
 
 
 def webhook_url(rt: Runtime, source_id: uuid.UUID) -> str:
@@ -104,6 +117,9 @@ async def receive_webhook(
             raise Problem(
                 401, "Unauthorized", f"webhook signature refused: {exc}", kind="bad-signature"
             ) from exc
+        limits = webhook_limits(rt)
+        limits[0].check(f"source:{source.source_id}", "this webhook source")
+        limits[1].check(f"tenant:{source.tenant_id}", "webhooks for this tenant")
         await uow.set_tenant(source.tenant_id)
 
         text = raw.decode("utf-8", errors="replace")
