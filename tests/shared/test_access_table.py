@@ -30,6 +30,9 @@ REST: dict[tuple[str, str], Any] = {
     ("GET", "/v1/scores"): READERS,
     ("PUT", "/v1/plans/flat-rate"): {"admin", "finance"},
     ("GET", "/v1/commissions"): READERS,
+    ("GET", "/v1/audit/goals"): {"admin", "hr", "finance"},
+    ("GET", "/v1/audit/scoring"): {"admin", "hr", "finance"},
+    ("GET", "/v1/audit/incentives"): {"admin", "hr", "finance"},
 }
 GRAPHQL: dict[str, set[str]] = {
     "kpiTotals": READERS,
@@ -53,6 +56,9 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
     ("GET", "/v1/scores"): ("/v1/scores", {"person_id": "p-2", "month": "2026-03"}, None),
     ("PUT", "/v1/plans/flat-rate"): ("/v1/plans/flat-rate", {}, {"rate": "0.03"}),
     ("GET", "/v1/commissions"): ("/v1/commissions", {"person_id": "p-2", "month": "2026-03"}, None),
+    ("GET", "/v1/audit/goals"): ("/v1/audit/goals", {}, None),
+    ("GET", "/v1/audit/scoring"): ("/v1/audit/scoring", {}, None),
+    ("GET", "/v1/audit/incentives"): ("/v1/audit/incentives", {}, None),
 }
 SKIP = {
     "/healthz",

@@ -3,12 +3,13 @@
 from pathlib import Path
 
 from goals.ingest.endpoints import router as ingest_router
-from goals.models import messaging
+from goals.models import audit_log, messaging
 from goals.tenant.endpoints import router as tenant_router
 from goals.totals.endpoints import router as totals_router
 from goals.totals.gql import TotalsQuery
 from goals.totals.handlers import activities_handler
 from shared.events.topics import Topic
+from shared.http.audit import audit_router
 from shared.service import ConsumerSpec, ServiceSpec
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -17,7 +18,7 @@ SERVICE = ServiceSpec(
     name="goals",
     messaging=messaging,
     migrations=MIGRATIONS,
-    routers=(tenant_router, ingest_router, totals_router),
+    routers=(tenant_router, ingest_router, totals_router, audit_router("goals", audit_log)),
     query=TotalsQuery,
     consumers=(
         ConsumerSpec(group="goals", topics=(Topic.activities,), handler=activities_handler),

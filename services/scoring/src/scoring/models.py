@@ -11,6 +11,7 @@ from sqlalchemy import Date, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.db.audit import add_audit_table
 from shared.db.messaging import add_messaging_tables, service_metadata
 from shared.db.types import Amount
 
@@ -23,6 +24,7 @@ class Base(DeclarativeBase):
 
 
 messaging = add_messaging_tables(Base.metadata)
+audit_log = add_audit_table(Base.metadata)
 
 
 class ScoreItem(Base):

@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
-from scoring.models import messaging
+from scoring.models import audit_log, messaging
 from scoring.score.endpoints import router as score_router
 from scoring.score.gql import ScoringQuery
 from scoring.score.handlers import progress_handler
 from shared.events.topics import Topic
+from shared.http.audit import audit_router
 from shared.service import ConsumerSpec, ServiceSpec
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -15,7 +16,7 @@ SERVICE = ServiceSpec(
     name="scoring",
     messaging=messaging,
     migrations=MIGRATIONS,
-    routers=(score_router,),
+    routers=(score_router, audit_router("scoring", audit_log)),
     query=ScoringQuery,
     consumers=(ConsumerSpec(group="scoring", topics=(Topic.progress,), handler=progress_handler),),
 )

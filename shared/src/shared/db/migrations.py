@@ -202,3 +202,31 @@ def enable_messaging_rls(schema: str) -> None:
         f'CREATE POLICY tenantless_rows ON "{schema}".outbox FOR INSERT WITH CHECK (tenant_id IS NULL)'
     )
     enable_tenant_rls(schema, "inbox")
+
+
+def create_audit_table(schema: str) -> None:
+    """Version 1 of the audit log (see shared.db.audit), with row-level security."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+
+    op.create_table(
+        "audit_log",
+        sa.Column("audit_id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("action", sa.Text(), nullable=False),
+        sa.Column("target_type", sa.Text(), nullable=False),
+        sa.Column("target_key", sa.Text(), nullable=False),
+        sa.Column("before", postgresql.JSONB(), nullable=True),
+        sa.Column("after", postgresql.JSONB(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column(
+            "at",
+            postgresql.TIMESTAMP(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("audit_id", name="pk_audit_log"),
+        schema=schema,
+    )
+    enable_tenant_rls(schema, "audit_log")

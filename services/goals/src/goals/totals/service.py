@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from goals.models import KpiTotal, Target
+from goals.models import KpiTotal, Target, audit_log
+from shared.db import audit
 from shared.db.uow import UnitOfWork
 
 
@@ -46,6 +47,14 @@ async def set_target(
     value: Decimal,
     updated_by: str,
 ) -> None:
+    before = await session.scalar(
+        select(Target.value).where(
+            Target.tenant_id == tenant_id,
+            Target.person_id == person_id,
+            Target.metric == metric,
+            Target.period_start == period_start,
+        )
+    )
     stmt = pg_insert(Target).values(
         tenant_id=tenant_id,
         person_id=person_id,
@@ -59,6 +68,17 @@ async def set_target(
         set_={"value": stmt.excluded.value, "updated_by": stmt.excluded.updated_by},
     )
     await session.execute(stmt)
+    await audit.record(
+        session,
+        audit_log,
+        tenant_id=tenant_id,
+        actor=updated_by,
+        action="target.set" if before is None else "target.changed",
+        target_type="target",
+        target_key=f"{person_id}/{metric}/{period_start.isoformat()}",
+        before=None if before is None else {"value": str(before)},
+        after={"value": str(value)},
+    )
 
 
 async def announce_progress(

@@ -28,7 +28,7 @@ async def put_item(
     require_roles(who, "admin", "hr")
     async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
         await uow.set_tenant(who.tenant_id)
-        await service.set_item(uow.session, who.tenant_id, metric, body)
+        await service.set_item(uow.session, who.tenant_id, metric, body, who.subject)
 
 
 @router.get("/v1/scores", response_model=list[ScoreOut])
