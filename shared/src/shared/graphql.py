@@ -6,17 +6,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Request
-from strawberry.fastapi import BaseContext
+from starlette.requests import HTTPConnection
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.fastapi import BaseContext, GraphQLRouter
 
-from shared.auth.tokens import Principal, authenticate
+from shared.auth.tokens import Principal, decode_token
+from shared.http.problems import Problem
 from shared.settings import BaseServiceSettings
 
 
 @dataclass
 class Context(BaseContext):
     settings: BaseServiceSettings
-    http: Request
+    http: HTTPConnection
     loaders: dict[str, Any] = field(default_factory=dict)
     _principal: Principal | None = None
 
@@ -31,12 +33,47 @@ class Context(BaseContext):
     def principal(self) -> Principal:
         """The caller; raises (as a GraphQL error) when the request carries no valid token."""
         if self._principal is None:
-            self._principal = authenticate(self.settings, self.http)
+            self._principal = decode_token(
+                self.settings, bearer_token(self.http.headers.get("authorization"))
+            )
         return self._principal
 
 
-def make_context_getter(settings: BaseServiceSettings) -> Callable[[Request], Awaitable[Context]]:
-    async def get_context(request: Request) -> Context:
-        return Context(settings=settings, http=request)
+def bearer_token(value: object) -> str:
+    scheme, _, token = str(value or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(
+            401,
+            "Unauthorized",
+            "a bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+class AuthenticatedGraphQLRouter(GraphQLRouter[Context, None]):
+    """GraphQL over HTTP and WebSocket (graphql-transport-ws). A WebSocket authenticates once, in
+    connection_init's payload ({"Authorization": "Bearer …"}) or its handshake headers; without a
+    valid token the connection is refused (4403) before any operation."""
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        header = (
+            params.get("Authorization")
+            or params.get("authorization")
+            or context.http.headers.get("authorization")
+        )
+        try:
+            context._principal = decode_token(context.settings, bearer_token(header))
+        except Problem as exc:
+            raise ConnectionRejectionError({"message": exc.detail or exc.title}) from exc
+        return {"tenant_id": str(context._principal.tenant_id)}
+
+
+def make_context_getter(
+    settings: BaseServiceSettings,
+) -> Callable[[HTTPConnection], Awaitable[Context]]:
+    async def get_context(connection: HTTPConnection) -> Context:
+        return Context(settings=settings, http=connection)
 
     return get_context

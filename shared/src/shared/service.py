@@ -13,7 +13,7 @@ from typing import Any
 
 import strawberry
 from fastapi import APIRouter, Depends, FastAPI, Request
-from strawberry.fastapi import GraphQLRouter
+from starlette.requests import HTTPConnection
 from strawberry.tools import merge_types
 
 from shared.auth.tokens import authenticate
@@ -21,7 +21,7 @@ from shared.bus.consumer import ConsumerLoop, Handler
 from shared.bus.relay import OutboxRelay
 from shared.db.messaging import MessagingTables
 from shared.db.migrations import upgrade
-from shared.graphql import make_context_getter
+from shared.graphql import AuthenticatedGraphQLRouter, make_context_getter
 from shared.graphql_limits import hardening
 from shared.http.health import health_router
 from shared.http.problems import Problem, install_problem_handlers
@@ -119,7 +119,7 @@ def create_app(
             app.include_router(router)
     graphql_limit = RateLimiter(settings.graphql_rate_per_tenant, settings.graphql_burst_per_tenant)
 
-    async def limit_graphql(request: Request) -> None:
+    async def limit_graphql(request: HTTPConnection) -> None:
         """GraphQL requests per tenant (callers without a valid token are refused by resolvers)."""
         try:
             who = authenticate(settings, request)
@@ -128,7 +128,7 @@ def create_app(
         graphql_limit.check(f"tenant:{who.tenant_id}", "GraphQL for this tenant")
 
     app.include_router(
-        GraphQLRouter(
+        AuthenticatedGraphQLRouter(
             graphql_schema(specs, settings),
             context_getter=make_context_getter(settings),
             graphql_ide="graphiql" if settings.env is not Environment.production else None,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from shared.http.problems import Problem
 from shared.settings import BaseServiceSettings
@@ -98,7 +98,7 @@ def decode_token(settings: BaseServiceSettings, token: str) -> Principal:
     return Principal(tenant_id=tenant_id, subject=str(claims["sub"]), roles=roles)
 
 
-def bearer(request: Request) -> str:
+def bearer(request: HTTPConnection) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -111,7 +111,7 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
-def authenticate(settings: BaseServiceSettings, request: Request) -> Principal:
+def authenticate(settings: BaseServiceSettings, request: HTTPConnection) -> Principal:
     return decode_token(settings, bearer(request))
 
 
