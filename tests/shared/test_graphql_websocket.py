@@ -28,7 +28,7 @@ async def server(database: DatabaseUrls) -> AsyncIterator[tuple[str, BaseService
     )
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve())
-    while not srv.started:
+    while not srv.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
         await asyncio.sleep(0.05)
     try:
         yield f"ws://127.0.0.1:{port}/graphql", settings
