@@ -33,6 +33,10 @@ REST: dict[tuple[str, str], Any] = {
     ("GET", "/v1/audit/goals"): {"admin", "hr", "finance"},
     ("GET", "/v1/audit/scoring"): {"admin", "hr", "finance"},
     ("GET", "/v1/audit/incentives"): {"admin", "hr", "finance"},
+    ("POST", "/v1/people/{person_id}/erase"): {"admin", "hr"},
+    ("GET", "/v1/people/{person_id}/export/goals"): {"admin", "hr"},
+    ("GET", "/v1/people/{person_id}/export/scoring"): {"admin", "hr"},
+    ("GET", "/v1/people/{person_id}/export/incentives"): {"admin", "hr"},
 }
 GRAPHQL: dict[str, set[str]] = {
     "kpiTotals": READERS,
@@ -59,6 +63,14 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
     ("GET", "/v1/audit/goals"): ("/v1/audit/goals", {}, None),
     ("GET", "/v1/audit/scoring"): ("/v1/audit/scoring", {}, None),
     ("GET", "/v1/audit/incentives"): ("/v1/audit/incentives", {}, None),
+    ("POST", "/v1/people/{person_id}/erase"): ("/v1/people/p-2/erase", {}, None),
+    ("GET", "/v1/people/{person_id}/export/goals"): ("/v1/people/p-2/export/goals", {}, None),
+    ("GET", "/v1/people/{person_id}/export/scoring"): ("/v1/people/p-2/export/scoring", {}, None),
+    ("GET", "/v1/people/{person_id}/export/incentives"): (
+        "/v1/people/p-2/export/incentives",
+        {},
+        None,
+    ),
 }
 SKIP = {
     "/healthz",

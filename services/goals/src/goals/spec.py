@@ -4,6 +4,8 @@ from pathlib import Path
 
 from goals.ingest.endpoints import router as ingest_router
 from goals.models import audit_log, messaging
+from goals.people.endpoints import export as people_export
+from goals.people.endpoints import router as people_router
 from goals.tenant.endpoints import router as tenant_router
 from goals.totals.endpoints import router as totals_router
 from goals.totals.gql import TotalsQuery
@@ -18,7 +20,14 @@ SERVICE = ServiceSpec(
     name="goals",
     messaging=messaging,
     migrations=MIGRATIONS,
-    routers=(tenant_router, ingest_router, totals_router, audit_router("goals", audit_log)),
+    routers=(
+        tenant_router,
+        ingest_router,
+        totals_router,
+        people_router,
+        people_export,
+        audit_router("goals", audit_log),
+    ),
     query=TotalsQuery,
     consumers=(
         ConsumerSpec(group="goals", topics=(Topic.activities,), handler=activities_handler),

@@ -6,8 +6,10 @@ from incentives.commission.endpoints import router as commission_router
 from incentives.commission.gql import IncentivesQuery
 from incentives.commission.handlers import payments_handler
 from incentives.models import audit_log, messaging
+from incentives.people.service import export as people_export
 from shared.events.topics import Topic
 from shared.http.audit import audit_router
+from shared.http.people import export_router
 from shared.service import ConsumerSpec, ServiceSpec
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -16,9 +18,15 @@ SERVICE = ServiceSpec(
     name="incentives",
     messaging=messaging,
     migrations=MIGRATIONS,
-    routers=(commission_router, audit_router("incentives", audit_log)),
+    routers=(
+        commission_router,
+        audit_router("incentives", audit_log),
+        export_router("incentives", messaging, people_export),
+    ),
     query=IncentivesQuery,
     consumers=(
-        ConsumerSpec(group="incentives", topics=(Topic.activities,), handler=payments_handler),
+        ConsumerSpec(
+            group="incentives", topics=(Topic.activities, Topic.org), handler=payments_handler
+        ),
     ),
 )

@@ -3,11 +3,13 @@
 from pathlib import Path
 
 from scoring.models import audit_log, messaging
+from scoring.people.service import export as people_export
 from scoring.score.endpoints import router as score_router
 from scoring.score.gql import ScoringQuery
 from scoring.score.handlers import progress_handler
 from shared.events.topics import Topic
 from shared.http.audit import audit_router
+from shared.http.people import export_router
 from shared.service import ConsumerSpec, ServiceSpec
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -16,7 +18,13 @@ SERVICE = ServiceSpec(
     name="scoring",
     messaging=messaging,
     migrations=MIGRATIONS,
-    routers=(score_router, audit_router("scoring", audit_log)),
+    routers=(
+        score_router,
+        audit_router("scoring", audit_log),
+        export_router("scoring", messaging, people_export),
+    ),
     query=ScoringQuery,
-    consumers=(ConsumerSpec(group="scoring", topics=(Topic.progress,), handler=progress_handler),),
+    consumers=(
+        ConsumerSpec(group="scoring", topics=(Topic.progress, Topic.org), handler=progress_handler),
+    ),
 )

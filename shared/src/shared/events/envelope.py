@@ -102,8 +102,22 @@ class CommissionComputed(EventBase):
     payload: CommissionPayload
 
 
+class PersonErasedPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    person_id: str
+    pseudonym: str
+
+
+class PersonErased(EventBase):
+    """A person was erased (PIPL / GDPR): every service replaces the id by the pseudonym."""
+
+    type: Literal["person.erased"] = "person.erased"
+    payload: PersonErasedPayload
+
+
 Event = Annotated[
-    ActivityRecorded | ProgressUpdated | ScoreComputed | CommissionComputed,
+    ActivityRecorded | ProgressUpdated | ScoreComputed | CommissionComputed | PersonErased,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
@@ -113,6 +127,7 @@ TOPIC_OF: dict[str, Topic] = {
     "progress.updated": Topic.progress,
     "score.computed": Topic.scores,
     "commission.computed": Topic.payouts,
+    "person.erased": Topic.org,
 }
 
 E = TypeVar("E", bound=EventBase)

@@ -18,6 +18,7 @@ from shared.events.envelope import (
     CommissionComputed,
     CommissionPayload,
     Event,
+    PersonErased,
     new_event,
     person_key,
 )
@@ -138,5 +139,20 @@ async def apply_payments(uow: UnitOfWork, events: Sequence[Event]) -> None:
         )
 
 
+async def apply_events(uow: UnitOfWork, events: Sequence[Event]) -> None:
+    """Activities and org events of one tenant, in bus order."""
+    from incentives.people.service import apply_erasure
+
+    run: list[Event] = []
+    for event in events:
+        if isinstance(event, PersonErased):
+            await apply_payments(uow, run)
+            run = []
+            await apply_erasure(uow, event)
+        else:
+            run.append(event)
+    await apply_payments(uow, run)
+
+
 def payments_handler(_rt: Runtime) -> Handler:
-    return apply_payments
+    return apply_events

@@ -14,6 +14,7 @@ from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
     Event,
+    PersonErased,
     ProgressUpdated,
     ScoreComputed,
     ScorePayload,
@@ -112,5 +113,21 @@ async def apply_progress(uow: UnitOfWork, events: Sequence[Event]) -> None:
         )
 
 
+async def apply_events(uow: UnitOfWork, events: Sequence[Event]) -> None:
+    """Progress and org events of one tenant, in bus order (an erasure between two progress
+    updates applies between them)."""
+    from scoring.people.service import apply_erasure
+
+    run: list[Event] = []
+    for event in events:
+        if isinstance(event, PersonErased):
+            await apply_progress(uow, run)
+            run = []
+            await apply_erasure(uow, event)
+        else:
+            run.append(event)
+    await apply_progress(uow, run)
+
+
 def progress_handler(_rt: Runtime) -> Handler:
-    return apply_progress
+    return apply_events

@@ -1,0 +1,109 @@
+"""A person's data: export it, or erase it by pseudonymising the person everywhere."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import cast, func, or_, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import Text
+
+from goals.models import Activity, KpiTotal, Quarantine, Target, audit_log
+from shared.db.uow import UnitOfWork
+from shared.events.envelope import PersonErased, PersonErasedPayload, new_event, person_key
+from shared.privacy import (
+    _json_escape,
+    audit_erasure,
+    json_text_replace,
+    new_pseudonym,
+    pseudonymise_audit,
+    pseudonymise_columns,
+    rows_of,
+)
+
+
+def _credited(person_id: str) -> Any:
+    return Activity.body.op("@>")(cast({"credit_split": [{"actor_id": person_id}]}, JSONB))
+
+
+async def export(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str) -> dict[str, Any]:
+    s = uow.session
+    a = audit_log.c
+    return {
+        "person_id": person_id,
+        "activities": [
+            r["body"]
+            for r in await rows_of(
+                s,
+                Activity.__table__,
+                tenant_id,
+                or_(Activity.actor_id == person_id, _credited(person_id)),
+            )
+        ],
+        "kpi_totals": await rows_of(
+            s, KpiTotal.__table__, tenant_id, KpiTotal.person_id == person_id
+        ),
+        "targets": await rows_of(s, Target.__table__, tenant_id, Target.person_id == person_id),
+        "audit_log": await rows_of(
+            s,
+            audit_log,
+            tenant_id,
+            or_(
+                a.actor == person_id,
+                a.target_key == person_id,
+                a.target_key.startswith(person_id + "/"),
+            ),
+        ),
+    }
+
+
+async def erase(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str, erased_by: str) -> str:
+    """Replace the person's id by a pseudonym in every goals table (totals keep their values) and
+    tell the other services to do the same."""
+    s = uow.session
+    pseudonym = new_pseudonym()
+    await pseudonymise_columns(
+        s,
+        tenant_id,
+        person_id,
+        pseudonym,
+        [
+            (KpiTotal.__table__, "person_id"),
+            (Target.__table__, "person_id"),
+            (Activity.__table__, "actor_id"),
+        ],  # type: ignore[list-item]
+    )
+    # The system of record keeps every activity, with the id replaced inside its body too.
+    await s.execute(
+        update(Activity.__table__)
+        .where(
+            Activity.tenant_id == tenant_id,
+            or_(Activity.actor_id == pseudonym, _credited(person_id)),
+        )
+        .values(body=json_text_replace(Activity.body, person_id, pseudonym))
+    )
+    quoted = f'"{_json_escape(person_id)}"'
+    await s.execute(
+        update(Quarantine)
+        .where(Quarantine.tenant_id == tenant_id, Quarantine.body.contains(quoted))
+        .values(body=func.replace(Quarantine.body, quoted, f'"{pseudonym}"'))
+    )
+    await s.execute(
+        update(Quarantine)
+        .where(Quarantine.tenant_id == tenant_id, cast(Quarantine.detail, Text).contains(quoted))
+        .values(detail=json_text_replace(Quarantine.detail, person_id, pseudonym))
+    )
+    await pseudonymise_audit(s, audit_log, tenant_id, person_id, pseudonym)
+    await audit_erasure(s, audit_log, tenant_id, erased_by, pseudonym)
+    uow.emit(
+        new_event(
+            PersonErased,
+            tenant_id=tenant_id,
+            key=person_key(tenant_id, person_id),
+            occurred_at=datetime.now(UTC),
+            payload=PersonErasedPayload(person_id=person_id, pseudonym=pseudonym),
+        )
+    )
+    return pseudonym

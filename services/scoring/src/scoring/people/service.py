@@ -1,0 +1,45 @@
+"""A person's data in scoring: export it; pseudonymise it when goals announces an erasure."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import or_
+
+from scoring.models import Score, audit_log
+from shared.db.uow import UnitOfWork
+from shared.events.envelope import PersonErased
+from shared.privacy import pseudonymise_audit, pseudonymise_columns, rows_of
+
+
+async def export(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str) -> dict[str, Any]:
+    a = audit_log.c
+    return {
+        "person_id": person_id,
+        "scores": await rows_of(
+            uow.session, Score.__table__, tenant_id, Score.person_id == person_id
+        ),
+        "audit_log": await rows_of(
+            uow.session,
+            audit_log,
+            tenant_id,
+            or_(
+                a.actor == person_id,
+                a.target_key == person_id,
+                a.target_key.startswith(person_id + "/"),
+            ),
+        ),
+    }
+
+
+async def apply_erasure(uow: UnitOfWork, event: PersonErased) -> None:
+    p = event.payload
+    await pseudonymise_columns(
+        uow.session,
+        event.tenant_id,
+        p.person_id,
+        p.pseudonym,
+        [(Score.__table__, "person_id")],  # type: ignore[list-item]
+    )
+    await pseudonymise_audit(uow.session, audit_log, event.tenant_id, p.person_id, p.pseudonym)

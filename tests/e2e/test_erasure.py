@@ -1,0 +1,110 @@
+"""Personal data: a person's data can be exported from each service, and erasing the person
+pseudonymises them everywhere — audit log included — while every total stays as it was."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from allinone.app import create_app
+from shared.db.bootstrap import DatabaseUrls
+from tests.e2e.slice import configure, post_events, slice_events
+from tests.helpers import auth, eventually, make_settings, running
+
+SERVICES = ("goals", "scoring", "incentives")
+
+
+async def test_export_then_erase_keeps_every_total(database: DatabaseUrls) -> None:
+    settings = make_settings(database)
+    async with running(create_app(settings)) as client:
+        clients = {"goals": client, "scoring": client, "incentives": client}
+        tenant, source = await configure(clients, settings)
+        await post_events(client, source, slice_events())
+        hr = auth(settings, tenant, "hr", subject="h-1")
+        me = auth(settings, tenant, "rep", subject="p-1")
+
+        async def exported() -> dict[str, dict]:
+            out = {}
+            for s in SERVICES:
+                r = await client.get(f"/v1/people/p-1/export/{s}", headers=me)
+                assert r.status_code == 200, r.text
+                out[s] = r.json()
+            assert len(out["incentives"]["commission_lines"]) == 4  # three in March, one in April
+            assert len(out["scoring"]["scores"]) == 1
+            return out
+
+        data = await eventually(exported)
+        assert len(data["goals"]["activities"]) == 6
+        assert {t["metric"] for t in data["goals"]["kpi_totals"]} >= {
+            "collected_revenue",
+            "visit.count",
+        }
+        assert data["goals"]["audit_log"][0]["target_key"].startswith("p-1/")
+        other = auth(settings, tenant, "rep", subject="p-2")
+        assert (await client.get("/v1/people/p-1/export/goals", headers=other)).status_code == 403
+
+        assert (await client.post("/v1/people/p-1/erase", headers=me)).status_code == 403
+        r = await client.post("/v1/people/p-1/erase", headers=hr)
+        assert r.status_code == 200, r.text
+        pseudonym = r.json()["pseudonym"]
+
+        admin = create_async_engine(database.admin_url)
+
+        async def nothing_left() -> bool:
+            async with admin.connect() as conn:
+                tables = (
+                    (
+                        await conn.execute(
+                            text(
+                                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                                "WHERE table_schema IN ('goals', 'scoring', 'incentives') AND table_type = 'BASE TABLE'"
+                            )
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                mentions = {}
+                for t in tables:
+                    n = (
+                        await conn.execute(
+                            text(
+                                f"SELECT count(*) FROM {t} r WHERE r::text ~ '(^|[^a-z0-9-])p-1([^0-9]|$)'"
+                            )
+                        )
+                    ).scalar_one()
+                    if n:
+                        mentions[t] = n
+            assert mentions == {}, mentions
+            return True
+
+        try:
+            await eventually(nothing_left)
+            anon = auth(settings, tenant, "hr")
+            r = await client.get(
+                "/v1/totals", params={"person_id": pseudonym, "month": "2026-03"}, headers=anon
+            )
+            assert {t["metric"]: Decimal(t["actual"]) for t in r.json()}[
+                "collected_revenue"
+            ] == Decimal("1200000")
+            r = await client.get(
+                "/v1/scores", params={"person_id": pseudonym, "month": "2026-03"}, headers=anon
+            )
+            assert Decimal(r.json()[0]["score"]) == Decimal("30")
+            r = await client.get(
+                "/v1/commissions", params={"person_id": pseudonym, "month": "2026-03"}, headers=anon
+            )
+            assert Decimal(r.json()[0]["commission_total"]) == Decimal("36000")
+            r = await client.get("/v1/audit/goals", params={"target_type": "person"}, headers=anon)
+            assert [(e["action"], e["target_key"]) for e in r.json()] == [
+                ("person.erased", pseudonym)
+            ]
+            for s in SERVICES:
+                left = (await client.get(f"/v1/people/p-1/export/{s}", headers=hr)).json()
+                assert all(v == [] for k, v in left.items() if k not in ("service", "person_id")), (
+                    left
+                )
+        finally:
+            await admin.dispose()
