@@ -9,7 +9,10 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.permission import BasePermission
+from strawberry.types import Info
 
+from shared.auth.access import TENANT_READERS
 from shared.auth.tokens import Principal, decode_token
 from shared.http.problems import Problem
 from shared.settings import BaseServiceSettings
@@ -77,3 +80,16 @@ def make_context_getter(
         return Context(settings=settings, http=connection)
 
     return get_context
+
+
+class CanSeePerson(BasePermission):
+    """On fields taking person_id: the caller's own figures, or any person's for tenant readers
+    (admin, HR, finance, managers). Async: it may look things up (team membership) later."""
+
+    message = "you may only see your own figures"
+    error_extensions = {"status": 403}
+
+    async def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        who = info.context.principal
+        person_id = kwargs.get("person_id")
+        return isinstance(person_id, str) and (who.subject == person_id or who.has(*TENANT_READERS))

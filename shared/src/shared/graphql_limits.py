@@ -113,7 +113,8 @@ def should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False  # validation and syntax errors are about the query itself
-    return not isinstance(original, Problem)
+    # Deliberate refusals: our Problems, and GraphQL errors raised on purpose (permission classes).
+    return not isinstance(original, Problem | GraphQLError)
 
 
 class ProblemExtensions(SchemaExtension):

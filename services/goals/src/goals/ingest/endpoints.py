@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from goals.ingest import service
 from goals.ingest.schemas import BatchResult, QuarantineOut, SourceCreate, SourceCreated
 from goals.models import messaging
-from shared.auth.access import principal, require_roles
+from shared.auth.access import requires
 from shared.auth.tokens import Principal
 from shared.db.uow import tenant_session, unit_of_work
 from shared.events.activity import ActivityEvent
@@ -44,11 +44,10 @@ def webhook_url(rt: Runtime, source_id: uuid.UUID) -> str:
 @router.post("/v1/sources", status_code=201, response_model=SourceCreated)
 async def create_source(
     body: SourceCreate,
-    who: Annotated[Principal, Depends(principal)],
+    who: Annotated[Principal, Depends(requires("admin"))],
     rt: Annotated[Runtime, Depends(runtime_of)],
 ) -> SourceCreated:
     """Register a webhook source; the answer shows its secret once."""
-    require_roles(who, "admin")
     async with unit_of_work(rt.sessions, messaging) as uow:
         await uow.set_tenant(who.tenant_id)
         source = await service.create_source(
@@ -72,11 +71,10 @@ async def activity_schema() -> JSONResponse:
 
 @router.get("/v1/quarantine", response_model=list[QuarantineOut])
 async def list_quarantine(
-    who: Annotated[Principal, Depends(principal)],
+    who: Annotated[Principal, Depends(requires("admin", "integration"))],
     rt: Annotated[Runtime, Depends(runtime_of)],
 ) -> list[QuarantineOut]:
     """Payloads that were authenticated but could not be accepted, newest first."""
-    require_roles(who, "admin", "integration")
     async with tenant_session(rt.sessions, who.tenant_id) as session:
         rows = await service.list_quarantine(session, who.tenant_id)
         return [QuarantineOut.model_validate(r, from_attributes=True) for r in rows]

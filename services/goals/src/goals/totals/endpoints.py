@@ -8,7 +8,7 @@ from goals.models import messaging
 from goals.totals import service
 from goals.totals.maths import attainment
 from goals.totals.schemas import TargetIn, TotalOut
-from shared.auth.access import principal, require_person_access, require_roles
+from shared.auth.access import can_see_person, requires
 from shared.auth.tokens import Principal
 from shared.db.uow import tenant_session, unit_of_work
 from shared.periods import parse_month
@@ -20,13 +20,12 @@ router = APIRouter(tags=["totals"])
 
 @router.get("/v1/totals", response_model=list[TotalOut])
 async def get_totals(
-    who: Annotated[Principal, Depends(principal)],
+    who: Annotated[Principal, Depends(can_see_person)],
     rt: Annotated[Runtime, Depends(runtime_of)],
     person_id: Annotated[str, Query(min_length=1)],
     month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-03"])],
 ) -> list[TotalOut]:
     """A person's running KPI totals for a month, with targets and attainment."""
-    require_person_access(who, person_id)
     async with tenant_session(rt.sessions, who.tenant_id) as session:
         rows = await service.person_totals(session, who.tenant_id, person_id, parse_month(month))
     return [
@@ -47,11 +46,10 @@ async def get_totals(
 @router.put("/v1/targets", status_code=204)
 async def put_target(
     body: TargetIn,
-    who: Annotated[Principal, Depends(principal)],
+    who: Annotated[Principal, Depends(requires("admin", "manager", "hr"))],
     rt: Annotated[Runtime, Depends(runtime_of)],
 ) -> None:
     """Set a person's monthly target for a metric."""
-    require_roles(who, "admin", "manager", "hr")
     period = parse_month(body.month)
     async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
         await uow.set_tenant(who.tenant_id)

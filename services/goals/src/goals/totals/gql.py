@@ -8,9 +8,8 @@ from strawberry.types import Info
 
 from goals.totals import service
 from goals.totals.maths import attainment
-from shared.auth.access import require_person_access
 from shared.db.uow import tenant_session
-from shared.graphql import Context
+from shared.graphql import CanSeePerson, Context
 from shared.periods import parse_month
 
 
@@ -28,12 +27,14 @@ class KpiTotal:
 
 @strawberry.type
 class TotalsQuery:
-    @strawberry.field(description="A person's running KPI totals for a month (YYYY-MM)")
+    @strawberry.field(
+        permission_classes=[CanSeePerson],
+        description="A person's running KPI totals for a month (YYYY-MM)",
+    )
     async def kpi_totals(
         self, info: Info[Context, None], person_id: str, month: str
     ) -> list[KpiTotal]:
         who = info.context.principal
-        require_person_access(who, person_id)
         async with tenant_session(info.context.runtime.sessions, who.tenant_id) as session:
             rows = await service.person_totals(
                 session, who.tenant_id, person_id, parse_month(month)

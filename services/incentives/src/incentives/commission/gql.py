@@ -8,9 +8,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from incentives.commission import service
-from shared.auth.access import require_person_access
 from shared.db.uow import tenant_session
-from shared.graphql import Context
+from shared.graphql import CanSeePerson, Context
 from shared.periods import parse_month
 
 
@@ -38,12 +37,13 @@ class Commission:
 
 @strawberry.type
 class IncentivesQuery:
-    @strawberry.field(description="A person's commission for a month (YYYY-MM)")
+    @strawberry.field(
+        permission_classes=[CanSeePerson], description="A person's commission for a month (YYYY-MM)"
+    )
     async def commissions(
         self, info: Info[Context, None], person_id: str, month: str
     ) -> list[Commission]:
         who = info.context.principal
-        require_person_access(who, person_id)
         async with tenant_session(info.context.runtime.sessions, who.tenant_id) as session:
             rows = await service.person_commission(
                 session, who.tenant_id, person_id, parse_month(month)

@@ -8,9 +8,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from scoring.score import service
-from shared.auth.access import require_person_access
 from shared.db.uow import tenant_session
-from shared.graphql import Context
+from shared.graphql import CanSeePerson, Context
 from shared.periods import parse_month
 
 
@@ -30,12 +29,14 @@ class ItemScore:
 
 @strawberry.type
 class ScoringQuery:
-    @strawberry.field(description="A person's item scores for a month (YYYY-MM)")
+    @strawberry.field(
+        permission_classes=[CanSeePerson],
+        description="A person's item scores for a month (YYYY-MM)",
+    )
     async def scores(
         self, info: Info[Context, None], person_id: str, month: str
     ) -> list[ItemScore]:
         who = info.context.principal
-        require_person_access(who, person_id)
         async with tenant_session(info.context.runtime.sessions, who.tenant_id) as session:
             rows = await service.person_scores(
                 session, who.tenant_id, person_id, parse_month(month)
