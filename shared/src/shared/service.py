@@ -165,6 +165,7 @@ class Workers:
                 dsn=rt.dsn,
                 notifier=rt.notifier,
                 poll_seconds=s.outbox_poll_seconds,
+                linger=s.outbox_linger_seconds,
             )
             self._loops.append(relay)
             for c in spec.consumers:
@@ -178,6 +179,7 @@ class Workers:
                         handler=c.handler(rt),
                         topic_prefix=s.topic_prefix,
                         batch_size=s.consumer_batch_size,
+                        linger=s.consumer_linger_seconds,
                     )
                 )
         for loop in self._loops:

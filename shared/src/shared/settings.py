@@ -64,6 +64,10 @@ class BaseServiceSettings(BaseSettings):
     webhook_max_body_bytes: int = 1024 * 1024
     outbox_poll_seconds: float = 0.2
     consumer_batch_size: int = 500
+    # How long a consumer / relay waits for more records before a (partial) batch: latency spent
+    # for fewer, bigger transactions under load.
+    consumer_linger_seconds: float = 0.02
+    outbox_linger_seconds: float = 0.005
     log_level: str = "INFO"
     # Rate limits (per process; 0 turns one off): webhook requests per source and per tenant,
     # GraphQL requests per tenant.

@@ -34,6 +34,7 @@ class OutboxRelay:
         notifier: PgNotifier,
         poll_seconds: float = 0.2,
         batch_size: int = 1000,
+        linger: float = 0.0,
     ):
         self._bus = bus
         self._sessions = sessions
@@ -42,6 +43,7 @@ class OutboxRelay:
         self._notifier = notifier
         self._poll = poll_seconds
         self._batch = batch_size
+        self._linger = linger
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -60,6 +62,8 @@ class OutboxRelay:
                 sent = await self.relay_once()
                 if sent < self._batch:
                     await self._notifier.wait(channel, self._poll)
+                    if self._linger > 0:
+                        await asyncio.sleep(self._linger)  # let a burst gather into one publish
         finally:
             try:
                 await lock_conn.close()
