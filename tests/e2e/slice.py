@@ -147,3 +147,28 @@ async def run_slice(clients: dict[str, httpx.AsyncClient], settings: BaseService
         "/v1/commissions", params={"person_id": "p-2", "month": "2026-03"}, headers=rep
     )
     assert r.status_code == 403
+
+
+async def configure_org(
+    client: httpx.AsyncClient, settings: BaseServiceSettings, tenant: uuid.UUID
+) -> None:
+    """Teams East > East A (managers m-east, m-a) and West (m-west); p-1 in East A; p-2 in West,
+    moving to East A on 16 March."""
+    hr = auth(settings, tenant, "hr")
+    teams = [
+        ("east", {"name": "East", "manager_id": "m-east"}),
+        ("east-a", {"name": "East A", "parent_team_id": "east", "manager_id": "m-a"}),
+        ("west", {"name": "West", "manager_id": "m-west"}),
+    ]
+    for team_id, body in teams:
+        assert (
+            await client.put(f"/v1/org/teams/{team_id}", json=body, headers=hr)
+        ).status_code == 204
+    moves = [
+        ("p-1", "east-a", "2026-01-01"),
+        ("p-2", "west", "2026-01-01"),
+        ("p-2", "east-a", "2026-03-16"),
+    ]
+    for person, team, since in moves:
+        body = {"person_id": person, "team_id": team, "valid_from": since}
+        assert (await client.put("/v1/org/memberships", json=body, headers=hr)).status_code == 204

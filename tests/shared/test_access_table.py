@@ -14,7 +14,7 @@ from shared.db.bootstrap import DatabaseUrls
 from shared.service import create_app, graphql_schema
 from tests.helpers import auth, make_settings, running
 
-READERS = {"admin", "hr", "finance", "manager"}  # everyone else: only their own figures
+READERS = {"admin", "hr", "finance"}  # managers: their teams (test_org_scope); others: themselves
 PUBLIC = "public"
 SIGNED = "signed"  # authenticated by the source's HMAC signature, not a bearer token
 
@@ -33,6 +33,8 @@ REST: dict[tuple[str, str], Any] = {
     ("GET", "/v1/audit/goals"): {"admin", "hr", "finance"},
     ("GET", "/v1/audit/scoring"): {"admin", "hr", "finance"},
     ("GET", "/v1/audit/incentives"): {"admin", "hr", "finance"},
+    ("PUT", "/v1/org/teams/{team_id}"): {"admin", "hr"},
+    ("PUT", "/v1/org/memberships"): {"admin", "hr"},
     ("POST", "/v1/people/{person_id}/erase"): {"admin", "hr"},
     ("GET", "/v1/people/{person_id}/export/goals"): {"admin", "hr"},
     ("GET", "/v1/people/{person_id}/export/scoring"): {"admin", "hr"},
@@ -63,6 +65,12 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
     ("GET", "/v1/audit/goals"): ("/v1/audit/goals", {}, None),
     ("GET", "/v1/audit/scoring"): ("/v1/audit/scoring", {}, None),
     ("GET", "/v1/audit/incentives"): ("/v1/audit/incentives", {}, None),
+    ("PUT", "/v1/org/teams/{team_id}"): ("/v1/org/teams/t-1", {}, {"name": "East"}),
+    ("PUT", "/v1/org/memberships"): (
+        "/v1/org/memberships",
+        {},
+        {"person_id": "p-2", "team_id": "t-1", "valid_from": "2026-01-01"},
+    ),
     ("POST", "/v1/people/{person_id}/erase"): ("/v1/people/p-2/erase", {}, None),
     ("GET", "/v1/people/{person_id}/export/goals"): ("/v1/people/p-2/export/goals", {}, None),
     ("GET", "/v1/people/{person_id}/export/scoring"): ("/v1/people/p-2/export/scoring", {}, None),

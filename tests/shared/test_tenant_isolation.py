@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from allinone.app import create_app
 from shared.db.bootstrap import DatabaseUrls
-from tests.e2e.slice import configure, post_events, slice_events
+from tests.e2e.slice import configure, configure_org, post_events, slice_events
 from tests.helpers import eventually, make_settings, running, signed
 
 SCHEMAS = ("goals", "scoring", "incentives")
@@ -56,6 +56,7 @@ async def two_tenants(database: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
         tenants = []
         for _ in range(2):
             tenant_id, source = await configure(clients, settings)
+            await configure_org(client, settings, tenant_id)
             await post_events(client, source, slice_events())
             body, headers = signed(source["secret"], b"{broken")
             r = await client.post(
@@ -75,7 +76,12 @@ async def two_tenants(database: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
                 scores = (
                     await conn.execute(text("SELECT count(DISTINCT tenant_id) FROM scoring.scores"))
                 ).scalar_one()
-            return n == 2 and scores == 2
+                teams = (
+                    await conn.execute(
+                        text("SELECT count(DISTINCT tenant_id) FROM incentives.teams")
+                    )
+                ).scalar_one()
+            return n == 2 and scores == 2 and teams == 2
 
         await eventually(settled)
         await admin.dispose()

@@ -12,7 +12,7 @@ from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from shared.auth.access import TENANT_READERS
+from shared.auth.access import FORBIDDEN_PERSON, may_see
 from shared.auth.tokens import Principal, decode_token
 from shared.http.problems import Problem
 from shared.settings import BaseServiceSettings
@@ -86,10 +86,11 @@ class CanSeePerson(BasePermission):
     """On fields taking person_id: the caller's own figures, or any person's for tenant readers
     (admin, HR, finance, managers). Async: it may look things up (team membership) later."""
 
-    message = "you may only see your own figures"
+    message = FORBIDDEN_PERSON
     error_extensions = {"status": 403}
 
     async def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
-        who = info.context.principal
-        person_id = kwargs.get("person_id")
-        return isinstance(person_id, str) and (who.subject == person_id or who.has(*TENANT_READERS))
+        person_id, month = kwargs.get("person_id"), kwargs.get("month")
+        if not isinstance(person_id, str):
+            return False
+        return await may_see(info.context.runtime, info.context.principal, person_id, month)

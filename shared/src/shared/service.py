@@ -26,6 +26,7 @@ from shared.graphql_limits import hardening
 from shared.http.health import health_router
 from shared.http.problems import Problem, install_problem_handlers
 from shared.http.ratelimit import RateLimiter
+from shared.org import OrgTables
 from shared.runtime import SHARED_MIGRATIONS, Runtime, provision_embedded
 from shared.settings import BaseServiceSettings, Environment
 
@@ -47,6 +48,8 @@ class ServiceSpec:
     routers: Sequence[APIRouter]
     query: type
     consumers: Sequence[ConsumerSpec] = field(default_factory=tuple)
+    # The service's copy of the reporting lines (access decisions for managers).
+    org: OrgTables | None = None
     on_start: Callable[[Runtime], Any] | None = None
 
 
@@ -86,6 +89,9 @@ def create_app(
             await migrate(settings, specs)
         rt = runtime or await Runtime.open(settings, title)
         app.state.runtime = rt
+        org = next((spec.org for spec in specs if spec.org is not None), None)
+        if org is not None:
+            rt.extras.setdefault("org", org)
         for spec in specs:
             if spec.on_start:
                 await spec.on_start(rt)

@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from goals.ingest.endpoints import router as ingest_router
-from goals.models import audit_log, messaging
+from goals.models import audit_log, messaging, org
+from goals.org.endpoints import router as org_router
 from goals.people.endpoints import export as people_export
 from goals.people.endpoints import router as people_router
 from goals.tenant.endpoints import router as tenant_router
@@ -19,12 +20,14 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 SERVICE = ServiceSpec(
     name="goals",
     messaging=messaging,
+    org=org,
     migrations=MIGRATIONS,
     routers=(
         tenant_router,
         ingest_router,
         totals_router,
         people_router,
+        org_router,
         people_export,
         audit_router("goals", audit_log),
     ),

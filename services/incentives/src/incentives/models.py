@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db.audit import add_audit_table
 from shared.db.messaging import add_messaging_tables, service_metadata
 from shared.db.types import Amount
+from shared.org import add_org_tables
 
 SCHEMA = "incentives"
 
@@ -25,6 +26,7 @@ class Base(DeclarativeBase):
 
 messaging = add_messaging_tables(Base.metadata)
 audit_log = add_audit_table(Base.metadata)
+org = add_org_tables(Base.metadata)
 
 
 class FlatRatePlan(Base):

@@ -5,7 +5,7 @@ from pathlib import Path
 from incentives.commission.endpoints import router as commission_router
 from incentives.commission.gql import IncentivesQuery
 from incentives.commission.handlers import payments_handler
-from incentives.models import audit_log, messaging
+from incentives.models import audit_log, messaging, org
 from incentives.people.service import export as people_export
 from shared.events.topics import Topic
 from shared.http.audit import audit_router
@@ -17,6 +17,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 SERVICE = ServiceSpec(
     name="incentives",
     messaging=messaging,
+    org=org,
     migrations=MIGRATIONS,
     routers=(
         commission_router,

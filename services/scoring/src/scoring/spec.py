@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from scoring.models import audit_log, messaging
+from scoring.models import audit_log, messaging, org
 from scoring.people.service import export as people_export
 from scoring.score.endpoints import router as score_router
 from scoring.score.gql import ScoringQuery
@@ -17,6 +17,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 SERVICE = ServiceSpec(
     name="scoring",
     messaging=messaging,
+    org=org,
     migrations=MIGRATIONS,
     routers=(
         score_router,

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
 from shared.auth.tokens import Principal, authenticate
+from shared.db.uow import tenant_session
 from shared.http.problems import Problem
+from shared.org import manages
+from shared.periods import parse_month
 
-# Roles that read every person's figures in their tenant (managers are narrowed to their teams
-# once the org tree exists).
-TENANT_READERS = ("admin", "hr", "finance", "manager")
+# Roles that read every person's figures in their tenant. Managers read their teams' people
+# (transitively, as of the period); reps and assistants their own figures.
+TENANT_READERS = ("admin", "hr", "finance")
+FORBIDDEN_PERSON = "you may only see your own figures, or your teams' as their manager"
 
 
 def principal(request: Request) -> Principal:
@@ -25,18 +30,33 @@ def require_roles(who: Principal, *roles: str) -> None:
         raise Problem(403, "Forbidden", f"requires one of the roles: {', '.join(roles)}")
 
 
-def require_person_access(who: Principal, person_id: str) -> None:
-    """A rep or assistant sees only their own figures."""
+async def may_see(runtime: Any, who: Principal, person_id: str, month: str | None) -> bool:
+    """The one decision on reading a person's figures for a month (YYYY-MM)."""
     if who.subject == person_id or who.has(*TENANT_READERS):
-        return
-    raise Problem(403, "Forbidden", "you may only see your own figures")
+        return True
+    if not who.has("manager") or runtime.extras.get("org") is None or not month:
+        return False
+    try:
+        start = parse_month(month)
+    except ValueError:
+        return False
+    end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+    async with tenant_session(runtime.sessions, who.tenant_id) as session:
+        return await manages(
+            session, runtime.extras["org"], who.tenant_id, who.subject, person_id, start, end
+        )
 
 
-def can_see_person(
-    person_id: Annotated[str, Query(min_length=1)], who: Annotated[Principal, Depends(principal)]
+async def can_see_person(
+    request: Request,
+    person_id: Annotated[str, Query(min_length=1)],
+    who: Annotated[Principal, Depends(principal)],
 ) -> Principal:
-    """FastAPI dependency for routes taking ?person_id=: the caller, allowed to see that person."""
-    require_person_access(who, person_id)
+    """FastAPI dependency for routes taking ?person_id=&month=: the caller, allowed to see them."""
+    if not await may_see(
+        request.app.state.runtime, who, person_id, request.query_params.get("month")
+    ):
+        raise Problem(403, "Forbidden", FORBIDDEN_PERSON)
     return who
 
 

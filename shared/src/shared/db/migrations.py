@@ -230,3 +230,31 @@ def create_audit_table(schema: str) -> None:
         schema=schema,
     )
     enable_tenant_rls(schema, "audit_log")
+
+
+def create_org_tables(schema: str) -> None:
+    """Version 1 of teams and memberships (see shared.org), with row-level security."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "teams",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("team_id", sa.Text(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("parent_team_id", sa.Text(), nullable=True),
+        sa.Column("manager_id", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("tenant_id", "team_id", name="pk_teams"),
+        schema=schema,
+    )
+    op.create_table(
+        "memberships",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("person_id", sa.Text(), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("team_id", sa.Text(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.PrimaryKeyConstraint("tenant_id", "person_id", "valid_from", name="pk_memberships"),
+        schema=schema,
+    )
+    enable_tenant_rls(schema, "teams")
+    enable_tenant_rls(schema, "memberships")

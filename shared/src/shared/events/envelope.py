@@ -116,8 +116,45 @@ class PersonErased(EventBase):
     payload: PersonErasedPayload
 
 
+class TeamSetPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    team_id: str
+    name: str
+    parent_team_id: str | None = None
+    manager_id: str | None = None
+
+
+class TeamSet(EventBase):
+    """A team was created or changed (name, parent, manager)."""
+
+    type: Literal["org.team_set"] = "org.team_set"
+    payload: TeamSetPayload
+
+
+class MembershipSetPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    person_id: str
+    team_id: str
+    valid_from: date
+
+
+class MembershipSet(EventBase):
+    """A person is in a team from a date on (a join or a move)."""
+
+    type: Literal["org.membership_set"] = "org.membership_set"
+    payload: MembershipSetPayload
+
+
 Event = Annotated[
-    ActivityRecorded | ProgressUpdated | ScoreComputed | CommissionComputed | PersonErased,
+    ActivityRecorded
+    | ProgressUpdated
+    | ScoreComputed
+    | CommissionComputed
+    | PersonErased
+    | TeamSet
+    | MembershipSet,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
@@ -128,6 +165,8 @@ TOPIC_OF: dict[str, Topic] = {
     "score.computed": Topic.scores,
     "commission.computed": Topic.payouts,
     "person.erased": Topic.org,
+    "org.team_set": Topic.org,
+    "org.membership_set": Topic.org,
 }
 
 E = TypeVar("E", bound=EventBase)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from incentives.commission.maths import credit_lines, flat_commission
-from incentives.models import CommissionLine, CommissionTotal, FlatRatePlan
+from incentives.models import CommissionLine, CommissionTotal, FlatRatePlan, org
 from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
@@ -18,10 +18,13 @@ from shared.events.envelope import (
     CommissionComputed,
     CommissionPayload,
     Event,
+    MembershipSet,
     PersonErased,
+    TeamSet,
     new_event,
     person_key,
 )
+from shared.org import set_membership, set_team
 from shared.periods import month_of
 from shared.runtime import Runtime
 
@@ -145,10 +148,15 @@ async def apply_events(uow: UnitOfWork, events: Sequence[Event]) -> None:
 
     run: list[Event] = []
     for event in events:
-        if isinstance(event, PersonErased):
+        if isinstance(event, PersonErased | TeamSet | MembershipSet):
             await apply_payments(uow, run)
             run = []
-            await apply_erasure(uow, event)
+            if isinstance(event, PersonErased):
+                await apply_erasure(uow, event)
+            elif isinstance(event, TeamSet):
+                await set_team(uow.session, org, event.tenant_id, event)
+            else:
+                await set_membership(uow.session, org, event.tenant_id, event)
         else:
             run.append(event)
     await apply_payments(uow, run)

@@ -8,19 +8,22 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from scoring.models import Score, ScoreItem
+from scoring.models import Score, ScoreItem, org
 from scoring.score.maths import Direction, quantitative_score
 from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
     Event,
+    MembershipSet,
     PersonErased,
     ProgressUpdated,
     ScoreComputed,
     ScorePayload,
+    TeamSet,
     new_event,
     person_key,
 )
+from shared.org import set_membership, set_team
 from shared.runtime import Runtime
 
 
@@ -120,10 +123,15 @@ async def apply_events(uow: UnitOfWork, events: Sequence[Event]) -> None:
 
     run: list[Event] = []
     for event in events:
-        if isinstance(event, PersonErased):
+        if isinstance(event, PersonErased | TeamSet | MembershipSet):
             await apply_progress(uow, run)
             run = []
-            await apply_erasure(uow, event)
+            if isinstance(event, PersonErased):
+                await apply_erasure(uow, event)
+            elif isinstance(event, TeamSet):
+                await set_team(uow.session, org, event.tenant_id, event)
+            else:
+                await set_membership(uow.session, org, event.tenant_id, event)
         else:
             run.append(event)
     await apply_progress(uow, run)

@@ -1,0 +1,143 @@
+"""Reporting lines, as every service needs them for access decisions: teams (with a parent and a
+manager) and people's team memberships over time. Goals owns them and announces changes on
+goals.org.v1; scoring and incentives keep the same tables as a projection.
+
+A manager sees the figures of everyone in the teams they manage and in those teams' sub-teams,
+transitively, as of the period asked about (someone who moved mid-quarter is visible to each
+manager for the days they were in that manager's teams)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Column, Date, MetaData, Table, Text, Uuid, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.events.envelope import MembershipSet, TeamSet
+
+
+@dataclass(frozen=True)
+class OrgTables:
+    teams: Table
+    memberships: Table
+
+
+def add_org_tables(metadata: MetaData) -> OrgTables:
+    teams = Table(
+        "teams",
+        metadata,
+        Column("tenant_id", Uuid, primary_key=True),
+        Column("team_id", Text, primary_key=True),
+        Column("name", Text, nullable=False),
+        Column("parent_team_id", Text, nullable=True),
+        Column("manager_id", Text, nullable=True),
+    )
+    memberships = Table(
+        "memberships",
+        metadata,
+        Column("tenant_id", Uuid, primary_key=True),
+        Column("person_id", Text, primary_key=True),
+        Column("valid_from", Date, primary_key=True),
+        Column("team_id", Text, nullable=False),
+        Column("valid_to", Date, nullable=True),  # inclusive; NULL = still there
+    )
+    return OrgTables(teams, memberships)
+
+
+async def set_team(
+    session: AsyncSession, org: OrgTables, tenant_id: uuid.UUID, event: TeamSet
+) -> None:
+    p = event.payload
+    stmt = pg_insert(org.teams).values(
+        tenant_id=tenant_id,
+        team_id=p.team_id,
+        name=p.name,
+        parent_team_id=p.parent_team_id,
+        manager_id=p.manager_id,
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[org.teams.c.tenant_id, org.teams.c.team_id],
+            set_={k: stmt.excluded[k] for k in ("name", "parent_team_id", "manager_id")},
+        )
+    )
+
+
+async def set_membership(
+    session: AsyncSession, org: OrgTables, tenant_id: uuid.UUID, event: MembershipSet
+) -> None:
+    """The person is in team_id from valid_from on; an open earlier membership ends the day before.
+    Idempotent: applying the same event twice changes nothing."""
+    p = event.payload
+    m = org.memberships.c
+    await session.execute(
+        update(org.memberships)
+        .where(
+            m.tenant_id == tenant_id,
+            m.person_id == p.person_id,
+            m.valid_from < p.valid_from,
+            or_(m.valid_to.is_(None), m.valid_to >= p.valid_from),
+        )
+        .values(valid_to=p.valid_from - timedelta(days=1))
+    )
+    # A later membership already known bounds this one.
+    following = await session.scalar(
+        select(func.min(m.valid_from)).where(
+            m.tenant_id == tenant_id, m.person_id == p.person_id, m.valid_from > p.valid_from
+        )
+    )
+    valid_to = following - timedelta(days=1) if following else None
+    stmt = pg_insert(org.memberships).values(
+        tenant_id=tenant_id,
+        person_id=p.person_id,
+        valid_from=p.valid_from,
+        team_id=p.team_id,
+        valid_to=valid_to,
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[m.tenant_id, m.person_id, m.valid_from],
+            set_={"team_id": stmt.excluded.team_id, "valid_to": stmt.excluded.valid_to},
+        )
+    )
+
+
+async def manages(
+    session: AsyncSession,
+    org: OrgTables,
+    tenant_id: uuid.UUID,
+    manager_id: str,
+    person_id: str,
+    start: date,
+    end: date,
+) -> bool:
+    """Was the person, at any day from start to end, in a team the manager manages (transitively)?"""
+    schema = org.teams.schema
+    found = await session.scalar(
+        text(
+            f"""
+            WITH RECURSIVE managed(team_id) AS (
+                SELECT team_id FROM "{schema}".teams WHERE tenant_id = :tenant AND manager_id = :manager
+                UNION
+                SELECT c.team_id FROM "{schema}".teams c JOIN managed p ON c.parent_team_id = p.team_id
+                WHERE c.tenant_id = :tenant
+            )
+            SELECT EXISTS (
+                SELECT 1 FROM "{schema}".memberships ms JOIN managed USING (team_id)
+                WHERE ms.tenant_id = :tenant AND ms.person_id = :person
+                  AND ms.valid_from <= :end AND (ms.valid_to IS NULL OR ms.valid_to >= :start)
+            )
+            """
+        ),
+        {
+            "tenant": tenant_id,
+            "manager": manager_id,
+            "person": person_id,
+            "start": start,
+            "end": end,
+        },
+    )
+    return bool(found)
