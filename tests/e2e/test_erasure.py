@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from allinone.app import create_app
 from shared.db.bootstrap import DatabaseUrls
 from tests.e2e.slice import configure, post_events, slice_events
-from tests.helpers import auth, eventually, make_settings, running
+from tests.helpers import activity, auth, eventually, make_settings, running
 
 SERVICES = ("goals", "scoring", "incentives")
 
@@ -101,6 +101,32 @@ async def test_export_then_erase_keeps_every_total(database: DatabaseUrls) -> No
             assert [(e["action"], e["target_key"]) for e in r.json()] == [
                 ("person.erased", pseudonym)
             ]
+            # The CRM still sends events naming p-1: they are credited to the pseudonym.
+            later = [
+                activity("late-1", amount="1000.00", occurred_at="2026-03-20T10:00:00+08:00"),
+                activity(
+                    "late-2",
+                    actor="p-7",
+                    amount="100.00",
+                    occurred_at="2026-03-20T10:00:00+08:00",
+                    credit_split=[
+                        {"actor_id": "p-7", "share": "0.5"},
+                        {"actor_id": "p-1", "share": "0.5"},
+                    ],
+                ),
+            ]
+            await post_events(client, source, later)
+
+            async def credited() -> bool:
+                r = await client.get(
+                    "/v1/totals", params={"person_id": pseudonym, "month": "2026-03"}, headers=anon
+                )
+                revenue = {t["metric"]: Decimal(t["actual"]) for t in r.json()}["collected_revenue"]
+                assert revenue == Decimal("1201050"), revenue
+                return True
+
+            await eventually(credited)
+            await eventually(nothing_left)
             for s in SERVICES:
                 left = (await client.get(f"/v1/people/p-1/export/{s}", headers=hr)).json()
                 assert all(v == [] for k, v in left.items() if k not in ("service", "person_id")), (

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from allinone.app import create_app
 from shared.db.bootstrap import DatabaseUrls
 from tests.e2e.slice import configure, configure_org, post_events, slice_events
-from tests.helpers import eventually, make_settings, running, signed
+from tests.helpers import auth, eventually, make_settings, running, signed
 
 SCHEMAS = ("goals", "scoring", "incentives")
 # Tables that hold no tenant data, each with the reason.
@@ -57,6 +57,10 @@ async def two_tenants(database: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
         for _ in range(2):
             tenant_id, source = await configure(clients, settings)
             await configure_org(client, settings, tenant_id)
+            erased = await client.post(
+                "/v1/people/p-9/erase", headers=auth(settings, tenant_id, "hr")
+            )
+            assert erased.status_code == 200
             await post_events(client, source, slice_events())
             body, headers = signed(source["secret"], b"{broken")
             r = await client.post(

@@ -3,6 +3,8 @@ of a service — audit log included — so every total stays as it was, attached
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -11,6 +13,11 @@ from sqlalchemy import Table, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.audit import record
+
+
+def subject_hash(key: str, tenant_id: uuid.UUID, person_id: str) -> str:
+    """How an erased person's later events are recognised without keeping their id."""
+    return hmac.new(key.encode(), f"{tenant_id}:{person_id}".encode(), hashlib.sha256).hexdigest()
 
 
 def new_pseudonym() -> str:

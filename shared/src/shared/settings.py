@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "quotient-development-secret-change-me"
+DEV_PSEUDONYM_KEY = "quotient-development-pseudonym-key"
 
 
 class Environment(StrEnum):
@@ -58,6 +59,8 @@ class BaseServiceSettings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     jwt_leeway_seconds: int = 30
+    # Keys the hashes by which an erased person's later events are recognised (never the id).
+    pseudonym_key: str = DEV_PSEUDONYM_KEY
     # The public base URL webhooks are posted to (some vendors sign the full URI).
     public_base_url: str = "http://127.0.0.1:8000"
     webhook_tolerance_seconds: int = 300
@@ -88,6 +91,8 @@ class BaseServiceSettings(BaseSettings):
         if self.env is not Environment.development and self.env is not Environment.test:
             if self.jwt_secret == DEV_JWT_SECRET:
                 raise ValueError("QUOTIENT_JWT_SECRET must be set outside development")
+            if self.pseudonym_key == DEV_PSEUDONYM_KEY:
+                raise ValueError("QUOTIENT_PSEUDONYM_KEY must be set outside development")
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set outside development")
         return self

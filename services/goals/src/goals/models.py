@@ -127,3 +127,15 @@ class Target(Base):
     value: Mapped[Decimal] = mapped_column(Amount)
     updated_by: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Erasure(Base):
+    """An erased person: later events naming them are credited to the pseudonym instead."""
+
+    __tablename__ = "erasures"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    subject_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(Text)
+    erased_by: Mapped[str] = mapped_column(Text)
+    erased_at: Mapped[datetime] = mapped_column(server_default=func.now())

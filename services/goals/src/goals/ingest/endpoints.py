@@ -163,7 +163,9 @@ async def receive_webhook(
                     ),
                     request,
                 )
-            outcomes = await service.accept_events(uow, source, parsed)
+            outcomes = await service.accept_events(
+                uow, source, parsed, pseudonym_key=rt.settings.pseudonym_key
+            )
             result = BatchResult(
                 accepted=sum(o.status == "accepted" for o in outcomes),
                 duplicates=sum(o.status == "duplicate" for o in outcomes),
@@ -187,7 +189,9 @@ async def receive_webhook(
                 ),
                 request,
             )
-        (outcome,) = await service.accept_events(uow, source, [parsed])
+        (outcome,) = await service.accept_events(
+            uow, source, [parsed], pseudonym_key=rt.settings.pseudonym_key
+        )
     if outcome.status in ("accepted", "duplicate"):
         return JSONResponse(
             {"status": outcome.status, "id": outcome.id, "event_id": str(outcome.event_id)},

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from goals.ingest.schemas import Outcome
-from goals.models import Activity, Quarantine, Source, Tenant
+from goals.models import Activity, Erasure, Quarantine, Source, Tenant
 from shared.db.uow import UnitOfWork
 from shared.events.activity import ActivityEvent
 from shared.events.envelope import (
@@ -33,6 +33,7 @@ from shared.events.envelope import (
     person_key,
 )
 from shared.http.problems import field_errors
+from shared.privacy import subject_hash
 
 MAX_BATCH = 500
 
@@ -116,12 +117,45 @@ def quarantine(
     return row
 
 
+async def credit_erased_to_pseudonyms(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    valid: list[tuple[int, ActivityEvent, str]],
+    key: str,
+) -> list[tuple[int, ActivityEvent, str]]:
+    """An erased person's id is never stored again: their later events carry the pseudonym.
+    (The content hash stays that of what the source sent, so duplicates are still recognised.)"""
+    names = {e.actor_id for _, e, _ in valid} | {
+        s.actor_id for _, e, _ in valid for s in (e.credit_split or [])
+    }
+    hashes = {subject_hash(key, tenant_id, n): n for n in names}
+    found = await uow.session.execute(
+        select(Erasure.subject_hash, Erasure.pseudonym).where(
+            Erasure.tenant_id == tenant_id, Erasure.subject_hash.in_(list(hashes))
+        )
+    )
+    swap = {hashes[r.subject_hash]: r.pseudonym for r in found}
+    if not swap:
+        return valid
+    out = []
+    for index, event, digest in valid:
+        update: dict[str, Any] = {"actor_id": swap.get(event.actor_id, event.actor_id)}
+        if event.credit_split:
+            update["credit_split"] = [
+                share.model_copy(update={"actor_id": swap.get(share.actor_id, share.actor_id)})
+                for share in event.credit_split
+            ]
+        out.append((index, event.model_copy(update=update), digest))
+    return out
+
+
 async def accept_events(
     uow: UnitOfWork,
     source: SourceInfo,
     items: list[Any],
     *,
     received_at: datetime | None = None,
+    pseudonym_key: str | None = None,
 ) -> list[Outcome]:
     """Validate, store and announce each item; each is accepted, a duplicate, or quarantined."""
     now = received_at or datetime.now(UTC)
@@ -152,6 +186,9 @@ async def accept_events(
             )
             continue
         valid.append((index, event, content_hash(event)))
+
+    if valid and pseudonym_key:
+        valid = await credit_erased_to_pseudonyms(uow, source.tenant_id, valid, pseudonym_key)
 
     # Within one delivery the same id twice: the first counts, the rest compare against it.
     first_by_id: dict[str, tuple[int, str]] = {}

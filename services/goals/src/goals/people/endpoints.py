@@ -30,7 +30,9 @@ async def erase_person(
     """Erase a person: their id becomes a pseudonym in every service (totals stay as they were)."""
     async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
         await uow.set_tenant(who.tenant_id)
-        pseudonym = await service.erase(uow, who.tenant_id, person_id, who.subject)
+        pseudonym = await service.erase(
+            uow, who.tenant_id, person_id, who.subject, rt.settings.pseudonym_key
+        )
     return Erased(pseudonym=pseudonym)
 
 

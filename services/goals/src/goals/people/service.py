@@ -10,7 +10,7 @@ from sqlalchemy import cast, func, or_, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import Text
 
-from goals.models import Activity, KpiTotal, Quarantine, Target, audit_log
+from goals.models import Activity, Erasure, KpiTotal, Quarantine, Target, audit_log
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import PersonErased, PersonErasedPayload, new_event, person_key
 from shared.privacy import (
@@ -21,6 +21,7 @@ from shared.privacy import (
     pseudonymise_audit,
     pseudonymise_columns,
     rows_of,
+    subject_hash,
 )
 
 
@@ -59,7 +60,9 @@ async def export(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str) -> dict[
     }
 
 
-async def erase(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str, erased_by: str) -> str:
+async def erase(
+    uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str, erased_by: str, key: str
+) -> str:
     """Replace the person's id by a pseudonym in every goals table (totals keep their values) and
     tell the other services to do the same."""
     s = uow.session
@@ -97,6 +100,15 @@ async def erase(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str, erased_by
     )
     await pseudonymise_audit(s, audit_log, tenant_id, person_id, pseudonym)
     await audit_erasure(s, audit_log, tenant_id, erased_by, pseudonym)
+    # Later events naming the person are credited to the pseudonym (see ingest).
+    s.add(
+        Erasure(
+            tenant_id=tenant_id,
+            subject_hash=subject_hash(key, tenant_id, person_id),
+            pseudonym=pseudonym,
+            erased_by=erased_by,
+        )
+    )
     uow.emit(
         new_event(
             PersonErased,
