@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import pytest
@@ -84,7 +85,9 @@ async def test_same_id_with_different_content_is_a_conflict_and_quarantined(ctx)
 @pytest.mark.parametrize("skew", [-301, 301])
 async def test_stale_or_future_timestamp_is_refused_and_not_stored(ctx, skew: int) -> None:
     client, _settings, _tenant, source, urls = ctx
-    body, headers = signed(source["secret"], activity("evt-old"), now=time.time() + skew)
+    # Whole seconds on the wire: round away from now so the skew is at least 301 s at the server.
+    moment = math.ceil(time.time()) + skew if skew > 0 else math.floor(time.time()) + skew
+    body, headers = signed(source["secret"], activity("evt-old"), now=moment)
     r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
     assert r.status_code == 401
     assert r.headers["content-type"] == "application/problem+json"

@@ -77,7 +77,9 @@ async def test_refusals_carry_their_status_and_internal_errors_are_masked(
 
 
 async def test_introspection_is_off_in_production(database: DatabaseUrls) -> None:
-    settings = make_settings(database, env="production", jwt_secret="s" * 48)
+    settings = make_settings(
+        database, env="production", jwt_secret="s" * 48, pseudonym_key="k" * 48
+    )
     async with running(create_app(settings, SERVICES, title="t")) as client:
         body = await ask(
             client, auth(settings, uuid.uuid4(), "admin"), "{ __schema { types { name } } }"
