@@ -9,6 +9,7 @@ manager for the days they were in that manager's teams)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,7 +17,8 @@ from sqlalchemy import Column, Date, MetaData, Table, Text, Uuid, func, or_, sel
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.events.envelope import MembershipSet, TeamSet
+from shared.db.uow import UnitOfWork
+from shared.events.envelope import Event, MembershipSet, PersonErased, TeamSet
 
 
 @dataclass(frozen=True)
@@ -141,3 +143,33 @@ async def manages(
         },
     )
     return bool(found)
+
+
+OrgEvent = PersonErased | TeamSet | MembershipSet
+
+
+def with_org_events(
+    apply: Callable[[UnitOfWork, Sequence[Event]], Awaitable[None]],
+    org: OrgTables,
+    erase: Callable[[UnitOfWork, PersonErased], Awaitable[None]],
+) -> Callable[[UnitOfWork, list[Event]], Awaitable[None]]:
+    """A consumer's handler that also keeps the service's copy of the reporting lines and applies
+    erasures, in bus order: an org event between two domain events applies between them."""
+
+    async def handle(uow: UnitOfWork, events: list[Event]) -> None:
+        run: list[Event] = []
+        for event in events:
+            if not isinstance(event, OrgEvent):
+                run.append(event)
+                continue
+            await apply(uow, run)
+            run = []
+            if isinstance(event, PersonErased):
+                await erase(uow, event)
+            elif isinstance(event, TeamSet):
+                await set_team(uow.session, org, event.tenant_id, event)
+            else:
+                await set_membership(uow.session, org, event.tenant_id, event)
+        await apply(uow, run)
+
+    return handle

@@ -9,7 +9,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Table, func, literal, select, update
+from sqlalchemy import Table, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.audit import record
@@ -112,3 +112,20 @@ async def rows_of(
         }
         for r in rows
     ]
+
+
+async def audit_rows_about(
+    session: AsyncSession, audit: Table, tenant_id: uuid.UUID, person_id: str
+) -> list[dict[str, object]]:
+    """Audit entries the person made, or about their targets ("p-12/…")."""
+    a = audit.c
+    return await rows_of(
+        session,
+        audit,
+        tenant_id,
+        or_(
+            a.actor == person_id,
+            a.target_key == person_id,
+            a.target_key.startswith(person_id + "/"),
+        ),
+    )

@@ -16,6 +16,7 @@ from shared.events.envelope import PersonErased, PersonErasedPayload, new_event,
 from shared.privacy import (
     _json_escape,
     audit_erasure,
+    audit_rows_about,
     json_text_replace,
     new_pseudonym,
     pseudonymise_audit,
@@ -31,7 +32,6 @@ def _credited(person_id: str) -> Any:
 
 async def export(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str) -> dict[str, Any]:
     s = uow.session
-    a = audit_log.c
     return {
         "person_id": person_id,
         "activities": [
@@ -47,16 +47,7 @@ async def export(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str) -> dict[
             s, KpiTotal.__table__, tenant_id, KpiTotal.person_id == person_id
         ),
         "targets": await rows_of(s, Target.__table__, tenant_id, Target.person_id == person_id),
-        "audit_log": await rows_of(
-            s,
-            audit_log,
-            tenant_id,
-            or_(
-                a.actor == person_id,
-                a.target_key == person_id,
-                a.target_key.startswith(person_id + "/"),
-            ),
-        ),
+        "audit_log": await audit_rows_about(s, audit_log, tenant_id, person_id),
     }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from incentives.commission.maths import credit_lines, flat_commission
 from incentives.models import CommissionLine, CommissionTotal, FlatRatePlan, org
+from incentives.people.service import apply_erasure
 from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
@@ -18,13 +19,10 @@ from shared.events.envelope import (
     CommissionComputed,
     CommissionPayload,
     Event,
-    MembershipSet,
-    PersonErased,
-    TeamSet,
     new_event,
     person_key,
 )
-from shared.org import set_membership, set_team
+from shared.org import with_org_events
 from shared.periods import month_of
 from shared.runtime import Runtime
 
@@ -142,25 +140,5 @@ async def apply_payments(uow: UnitOfWork, events: Sequence[Event]) -> None:
         )
 
 
-async def apply_events(uow: UnitOfWork, events: Sequence[Event]) -> None:
-    """Activities and org events of one tenant, in bus order."""
-    from incentives.people.service import apply_erasure
-
-    run: list[Event] = []
-    for event in events:
-        if isinstance(event, PersonErased | TeamSet | MembershipSet):
-            await apply_payments(uow, run)
-            run = []
-            if isinstance(event, PersonErased):
-                await apply_erasure(uow, event)
-            elif isinstance(event, TeamSet):
-                await set_team(uow.session, org, event.tenant_id, event)
-            else:
-                await set_membership(uow.session, org, event.tenant_id, event)
-        else:
-            run.append(event)
-    await apply_payments(uow, run)
-
-
 def payments_handler(_rt: Runtime) -> Handler:
-    return apply_events
+    return with_org_events(apply_payments, org, apply_erasure)

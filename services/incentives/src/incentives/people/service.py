@@ -5,16 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import or_
-
 from incentives.models import CommissionLine, CommissionTotal, audit_log
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import PersonErased
-from shared.privacy import pseudonymise_audit, pseudonymise_columns, rows_of
+from shared.privacy import audit_rows_about, pseudonymise_audit, pseudonymise_columns, rows_of
 
 
 async def export(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str) -> dict[str, Any]:
-    a = audit_log.c
     s = uow.session
     return {
         "person_id": person_id,
@@ -24,16 +21,7 @@ async def export(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str) -> dict[
         "commission_totals": await rows_of(
             s, CommissionTotal.__table__, tenant_id, CommissionTotal.person_id == person_id
         ),
-        "audit_log": await rows_of(
-            s,
-            audit_log,
-            tenant_id,
-            or_(
-                a.actor == person_id,
-                a.target_key == person_id,
-                a.target_key.startswith(person_id + "/"),
-            ),
-        ),
+        "audit_log": await audit_rows_about(s, audit_log, tenant_id, person_id),
     }
 
 

@@ -5,31 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import or_
-
 from scoring.models import Score, audit_log
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import PersonErased
-from shared.privacy import pseudonymise_audit, pseudonymise_columns, rows_of
+from shared.privacy import audit_rows_about, pseudonymise_audit, pseudonymise_columns, rows_of
 
 
 async def export(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str) -> dict[str, Any]:
-    a = audit_log.c
     return {
         "person_id": person_id,
         "scores": await rows_of(
             uow.session, Score.__table__, tenant_id, Score.person_id == person_id
         ),
-        "audit_log": await rows_of(
-            uow.session,
-            audit_log,
-            tenant_id,
-            or_(
-                a.actor == person_id,
-                a.target_key == person_id,
-                a.target_key.startswith(person_id + "/"),
-            ),
-        ),
+        "audit_log": await audit_rows_about(uow.session, audit_log, tenant_id, person_id),
     }
 
 

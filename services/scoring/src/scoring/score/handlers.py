@@ -9,21 +9,19 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from scoring.models import Score, ScoreItem, org
+from scoring.people.service import apply_erasure
 from scoring.score.maths import Direction, quantitative_score
 from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
     Event,
-    MembershipSet,
-    PersonErased,
     ProgressUpdated,
     ScoreComputed,
     ScorePayload,
-    TeamSet,
     new_event,
     person_key,
 )
-from shared.org import set_membership, set_team
+from shared.org import with_org_events
 from shared.runtime import Runtime
 
 
@@ -116,26 +114,5 @@ async def apply_progress(uow: UnitOfWork, events: Sequence[Event]) -> None:
         )
 
 
-async def apply_events(uow: UnitOfWork, events: Sequence[Event]) -> None:
-    """Progress and org events of one tenant, in bus order (an erasure between two progress
-    updates applies between them)."""
-    from scoring.people.service import apply_erasure
-
-    run: list[Event] = []
-    for event in events:
-        if isinstance(event, PersonErased | TeamSet | MembershipSet):
-            await apply_progress(uow, run)
-            run = []
-            if isinstance(event, PersonErased):
-                await apply_erasure(uow, event)
-            elif isinstance(event, TeamSet):
-                await set_team(uow.session, org, event.tenant_id, event)
-            else:
-                await set_membership(uow.session, org, event.tenant_id, event)
-        else:
-            run.append(event)
-    await apply_progress(uow, run)
-
-
 def progress_handler(_rt: Runtime) -> Handler:
-    return apply_events
+    return with_org_events(apply_progress, org, apply_erasure)
