@@ -98,8 +98,7 @@ async def receive_webhook(
         raise Problem(413, "Payload too large", f"the body is limited to {limit} bytes")
 
     async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
-        await uow.system()  # which tenant the source belongs to is not known yet
-        source = await service.load_source(uow.session, source_id)
+        source = await service.load_source(uow, source_id)
         if source is None:
             raise Problem(404, "Not found", "no such webhook source")
         try:

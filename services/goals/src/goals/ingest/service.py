@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,14 +66,23 @@ class SourceInfo:
 
 _SOURCE_TTL = 10.0
 _sources: dict[uuid.UUID, tuple[float, SourceInfo]] = {}
+# Tenants seen without any erasure (until the time given); erasing someone clears the entry.
+_no_erasures: dict[uuid.UUID, float] = {}
 
 
-async def load_source(session: AsyncSession, source_id: uuid.UUID) -> SourceInfo | None:
+def forget_no_erasures(tenant_id: uuid.UUID) -> None:
+    _no_erasures.pop(tenant_id, None)
+
+
+async def load_source(uow: UnitOfWork, source_id: uuid.UUID) -> SourceInfo | None:
+    """The source a webhook names (cached briefly). Its tenant is not known yet: the lookup reads
+    across tenants (the sources table's system policy, select only)."""
     cached = _sources.get(source_id)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
+    await uow.system()
     row = (
-        await session.execute(
+        await uow.session.execute(
             select(Source.source_id, Source.tenant_id, Source.kind, Source.secret, Tenant.timezone)
             .join(Tenant, Tenant.tenant_id == Source.tenant_id)
             .where(Source.source_id == source_id)
@@ -125,6 +134,13 @@ async def credit_erased_to_pseudonyms(
 ) -> list[tuple[int, ActivityEvent, str]]:
     """An erased person's id is never stored again: their later events carry the pseudonym.
     (The content hash stays that of what the source sent, so duplicates are still recognised.)"""
+    checked = _no_erasures.get(tenant_id)
+    if checked is not None and checked > time.monotonic():
+        return valid
+    if not await uow.session.scalar(select(exists().where(Erasure.tenant_id == tenant_id))):
+        # Most tenants never erase anyone: skip the per-event check for a few seconds.
+        _no_erasures[tenant_id] = time.monotonic() + _SOURCE_TTL
+        return valid
     names = {e.actor_id for _, e, _ in valid} | {
         s.actor_id for _, e, _ in valid for s in (e.credit_split or [])
     }

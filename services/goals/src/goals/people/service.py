@@ -10,6 +10,7 @@ from sqlalchemy import cast, func, or_, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import Text
 
+from goals.ingest.service import forget_no_erasures
 from goals.models import Activity, Erasure, KpiTotal, Quarantine, Target, audit_log
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import PersonErased, PersonErasedPayload, new_event, person_key
@@ -91,7 +92,9 @@ async def erase(
     )
     await pseudonymise_audit(s, audit_log, tenant_id, person_id, pseudonym)
     await audit_erasure(s, audit_log, tenant_id, erased_by, pseudonym)
-    # Later events naming the person are credited to the pseudonym (see ingest).
+    # Later events naming the person are credited to the pseudonym (see ingest). Other api
+    # processes notice within their cache time (seconds).
+    forget_no_erasures(tenant_id)
     s.add(
         Erasure(
             tenant_id=tenant_id,
