@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 
 CENT = Decimal("0.01")
 
