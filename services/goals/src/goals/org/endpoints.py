@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from goals.models import audit_log, messaging, org
+from goals.models import messaging
+from goals.org import service
 from shared.auth.access import requires
 from shared.auth.tokens import Principal
-from shared.db import audit
 from shared.db.uow import unit_of_work
-from shared.events.envelope import (
-    MembershipSet,
-    MembershipSetPayload,
-    TeamSet,
-    TeamSetPayload,
-    new_event,
-    person_key,
-)
-from shared.org import set_membership, set_team
 from shared.runtime import Runtime
 from shared.service import runtime_of
 
@@ -52,26 +43,7 @@ async def put_team(
     """Create or change a team: its name, parent team and manager."""
     async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
         await uow.set_tenant(who.tenant_id)
-        event = new_event(
-            TeamSet,
-            tenant_id=who.tenant_id,
-            key=f"{who.tenant_id}:team:{team_id}",
-            occurred_at=datetime.now(UTC),
-            payload=TeamSetPayload(team_id=team_id, **body.model_dump()),
-        )
-        await set_team(uow.session, org, who.tenant_id, event)
-        await audit.record(
-            uow.session,
-            audit_log,
-            tenant_id=who.tenant_id,
-            actor=who.subject,
-            action="team.set",
-            target_type="team",
-            target_key=team_id,
-            before=None,
-            after=body.model_dump(),
-        )
-        uow.emit(event)
+        await service.save_team(uow, who.tenant_id, who.subject, team_id, body.model_dump())
 
 
 @router.put("/memberships", status_code=204)
@@ -83,23 +55,6 @@ async def put_membership(
     """A person joins or moves to a team from a date on."""
     async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
         await uow.set_tenant(who.tenant_id)
-        event = new_event(
-            MembershipSet,
-            tenant_id=who.tenant_id,
-            key=person_key(who.tenant_id, body.person_id),
-            occurred_at=datetime.now(UTC),
-            payload=MembershipSetPayload(**body.model_dump()),
+        await service.save_membership(
+            uow, who.tenant_id, who.subject, body.person_id, body.team_id, body.valid_from
         )
-        await set_membership(uow.session, org, who.tenant_id, event)
-        await audit.record(
-            uow.session,
-            audit_log,
-            tenant_id=who.tenant_id,
-            actor=who.subject,
-            action="membership.set",
-            target_type="membership",
-            target_key=f"{body.person_id}/{body.valid_from.isoformat()}",
-            before=None,
-            after=body.model_dump(mode="json"),
-        )
-        uow.emit(event)
