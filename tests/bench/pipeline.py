@@ -123,7 +123,8 @@ async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path
             total = (
                 await conn.execute(
                     text(
-                        "SELECT coalesce(sum(value), 0) FROM goals.kpi_totals WHERE metric = 'collected_revenue'"
+                        "SELECT coalesce(sum(value), 0) FROM goals.totals WHERE metric = 'collected_revenue'"
+                        " AND owner_kind = 'person' AND period_kind = 'month'"
                     )
                 )
             ).scalar_one()

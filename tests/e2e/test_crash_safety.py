@@ -84,7 +84,8 @@ async def test_killed_workers_lose_nothing_and_count_nothing_twice(
                 r.person_id: r.value
                 for r in await conn.execute(
                     text(
-                        "SELECT person_id, value FROM goals.kpi_totals WHERE metric = 'collected_revenue'"
+                        "SELECT owner_id AS person_id, value FROM goals.totals WHERE metric = 'collected_revenue'"
+                        " AND owner_kind = 'person' AND period_kind = 'month'"
                     )
                 )
             }

@@ -37,7 +37,7 @@ async def test_export_then_erase_keeps_every_total(database: DatabaseUrls) -> No
 
         data = await eventually(exported)
         assert len(data["goals"]["activities"]) == 6
-        assert {t["metric"] for t in data["goals"]["kpi_totals"]} >= {
+        assert {t["metric"] for t in data["goals"]["totals"]} >= {
             "collected_revenue",
             "visit.count",
         }

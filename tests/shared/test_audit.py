@@ -31,21 +31,17 @@ async def test_changes_are_audited_with_before_and_after(database: DatabaseUrls)
             await client.put("/v1/score-items/collected_revenue", json={"weight": "30"}, headers=hr)
         ).status_code == 204
 
-        r = await client.get("/v1/audit/goals", params={"target_type": "target"}, headers=hr)
+        r = await client.get("/v1/audit/goals", params={"target_type": "goal"}, headers=hr)
         assert r.status_code == 200
         newest, first = r.json()
-        assert (first["actor"], first["action"], first["before"], first["after"]) == (
-            "m-1",
-            "target.set",
-            None,
-            {"value": "1000"},
+        assert (first["actor"], first["action"], first["before"]) == ("m-1", "goal.created", None)
+        assert first["after"]["target"] == "1000" and first["after"]["version"] == 1
+        assert (newest["action"], newest["before"]) == (
+            "goal.changed",
+            {"target": "1000", "version": 1},
         )
-        assert (newest["action"], newest["before"], newest["after"]) == (
-            "target.changed",
-            {"value": "1000"},
-            {"value": "1200"},
-        )
-        assert newest["target_key"] == "p-1/collected_revenue/2026-03-01"
+        assert newest["after"]["target"] == "1200" and newest["after"]["version"] == 2
+        assert newest["target_key"] == first["target_key"]  # the goal's id
         (plan,) = (await client.get("/v1/audit/incentives", headers=finance)).json()
         assert (plan["actor"], plan["after"]) == ("f-1", {"rate": "0.03"})
         (item,) = (await client.get("/v1/audit/scoring", headers=finance)).json()

@@ -217,7 +217,8 @@ async def test_consumer_loop_applies_each_event_once_and_dead_letters_poison(
         async with tenant_session(runtime.sessions, tenant) as s:
             rows = await s.execute(
                 text(
-                    "SELECT person_id, value FROM goals.kpi_totals WHERE metric = 'collected_revenue'"
+                    "SELECT owner_id AS person_id, value FROM goals.totals WHERE metric = 'collected_revenue'"
+                    " AND owner_kind = 'person' AND period_kind = 'month'"
                 )
             )
             return {r.person_id: r.value for r in rows}

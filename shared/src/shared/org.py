@@ -145,6 +145,30 @@ async def manages(
     return bool(found)
 
 
+async def manages_team(
+    session: AsyncSession, org: OrgTables, tenant_id: uuid.UUID, manager_id: str, team_id: str
+) -> bool:
+    """Does the manager manage the team, or a team above it?"""
+    schema = org.teams.schema
+    found = await session.scalar(
+        text(
+            f"""
+            WITH RECURSIVE above(team_id, parent_team_id, manager_id, depth) AS (
+                SELECT team_id, parent_team_id, manager_id, 0 FROM "{schema}".teams
+                WHERE tenant_id = :tenant AND team_id = :team
+                UNION ALL
+                SELECT p.team_id, p.parent_team_id, p.manager_id, a.depth + 1
+                FROM "{schema}".teams p JOIN above a ON p.team_id = a.parent_team_id
+                WHERE p.tenant_id = :tenant AND a.depth < 64
+            )
+            SELECT EXISTS (SELECT 1 FROM above WHERE manager_id = :manager)
+            """
+        ),
+        {"tenant": tenant_id, "team": team_id, "manager": manager_id},
+    )
+    return bool(found)
+
+
 OrgEvent = PersonErased | TeamSet | MembershipSet
 
 

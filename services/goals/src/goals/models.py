@@ -9,12 +9,15 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Identity,
     Index,
+    Integer,
     SmallInteger,
     Text,
+    UniqueConstraint,
     Uuid,
     func,
 )
@@ -100,33 +103,227 @@ class Quarantine(Base):
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-class KpiTotal(Base):
-    """The running actual of one metric for one person and one month."""
+class Fact(Base):
+    """An original activity as it stands now: itself, or what its latest correction made of it.
+    Derived from the activities (a replay rebuilds it); ``body`` is NULL once deleted."""
 
-    __tablename__ = "kpi_totals"
+    __tablename__ = "facts"
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    person_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    external_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    type: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime | None]
+    local_day: Mapped[date | None] = mapped_column(Date)
+    deal_id: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(Text)
+    correction_key: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[dict[str, Any] | None]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_facts_tenant_type_day", "tenant_id", "type", "local_day"),
+        Index("ix_facts_tenant_request", "tenant_id", "request_id"),
+        Index("ix_facts_tenant_deal", "tenant_id", "deal_id"),
+    )
+
+
+class Correction(Base):
+    """The correction in force for an original (the latest one), kept even before the original
+    arrives: the original then takes its corrected form at once."""
+
+    __tablename__ = "corrections"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    refers_to: Mapped[str] = mapped_column(Text, primary_key=True)
+    external_id: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    order_key: Mapped[str] = mapped_column(Text)
+    replacement: Mapped[dict[str, Any] | None]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Total(Base):
+    """The running actual of one stored metric for one owner (person, team or company) and one
+    period. Sums and counts: ``value``; averages: ``value / event_count``; distinct counts:
+    ``value`` distinct keys."""
+
+    __tablename__ = "totals"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    owner_kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(Text, primary_key=True)
     metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_kind: Mapped[str] = mapped_column(Text, primary_key=True)
     period_start: Mapped[date] = mapped_column(Date, primary_key=True)
     period_end: Mapped[date] = mapped_column(Date)
     value: Mapped[Decimal] = mapped_column(Amount)
     event_count: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
+    __table_args__ = (
+        Index(
+            "ix_totals_board", "tenant_id", "metric", "period_kind", "period_start", "owner_kind"
+        ),
+    )
 
-class Target(Base):
-    """A person's target for a metric and a month."""
 
-    __tablename__ = "targets"
+class DistinctKey(Base):
+    """How many surviving events name each value of a distinct-count metric."""
+
+    __tablename__ = "distinct_keys"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    owner_kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    refs: Mapped[int] = mapped_column(BigInteger)
+
+
+class LateActivity(Base):
+    """An event (or correction) for a closed period: recorded here, not added to its totals."""
+
+    __tablename__ = "late_activities"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    period_kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    activity_id: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ClosedPeriod(Base):
+    """A closed period: its targets and totals are frozen."""
+
+    __tablename__ = "closed_periods"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    period_kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    period_end: Mapped[date] = mapped_column(Date)
+    closed_by: Mapped[str] = mapped_column(Text)
+    closed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Metric(Base):
+    """A tenant's own metric, or its override of a standard one (same key)."""
+
+    __tablename__ = "metrics"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    definition: Mapped[dict[str, Any]]
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Template(Base):
+    """A tenant's copy of a role template (scorecard items and weights), editable."""
+
+    __tablename__ = "templates"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    copied_from: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Person(Base):
+    """Someone in the org: external id (as the CRM names them), role, manager, active dates."""
+
+    __tablename__ = "people"
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     person_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    metric: Mapped[str] = mapped_column(Text, primary_key=True)
-    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
-    value: Mapped[Decimal] = mapped_column(Amount)
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    manager_id: Mapped[str | None] = mapped_column(Text)
+    active_from: Mapped[date | None] = mapped_column(Date)
+    active_to: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Goal(Base):
+    """A goal: metric × owner (company / team / person) × period (× a dimension value) → target."""
+
+    __tablename__ = "goals"
+
+    goal_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    metric: Mapped[str] = mapped_column(Text)
+    dimension: Mapped[str] = mapped_column(Text, default="")  # "" or "product_line=saas"
+    owner_kind: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[str] = mapped_column(Text)
+    period_kind: Mapped[str] = mapped_column(Text)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    target: Mapped[Decimal] = mapped_column(Amount)
+    set_by_hand: Mapped[bool] = mapped_column(Boolean, default=False)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    split_rule: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id",
+            "metric",
+            "dimension",
+            "owner_kind",
+            "owner_id",
+            "period_kind",
+            "period_start",
+            name="uq_goals_one_per_owner_metric_period",
+        ),
+        Index("ix_goals_owner_period", "tenant_id", "owner_kind", "owner_id", "period_start"),
+    )
+
+
+class GoalVersion(Base):
+    """Every target a goal has had: who, when, why."""
+
+    __tablename__ = "goal_versions"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    goal_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[Decimal] = mapped_column(Amount)
+    change: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Proposal(Base):
+    """A bottom-up adjustment: the owner proposes a target, a manager approves or rejects it."""
+
+    __tablename__ = "proposals"
+
+    proposal_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    goal_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    proposed_target: Mapped[Decimal] = mapped_column(Amount)
+    reason: Mapped[str] = mapped_column(Text)
+    proposed_by: Mapped[str] = mapped_column(Text)
+    proposed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    status: Mapped[str] = mapped_column(Text, default="pending")
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Erasure(Base):

@@ -7,6 +7,7 @@ from goals.models import audit_log, messaging, org
 from goals.org.endpoints import router as org_router
 from goals.people.endpoints import export as people_export
 from goals.people.endpoints import router as people_router
+from goals.targets.endpoints import router as targets_router
 from goals.tenant.endpoints import router as tenant_router
 from goals.totals.endpoints import router as totals_router
 from goals.totals.gql import TotalsQuery
@@ -26,6 +27,7 @@ SERVICE = ServiceSpec(
         tenant_router,
         ingest_router,
         totals_router,
+        targets_router,
         people_router,
         org_router,
         people_export,

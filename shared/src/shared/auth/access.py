@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -11,7 +12,7 @@ from fastapi import Depends, Query, Request
 from shared.auth.tokens import Principal, authenticate
 from shared.db.uow import tenant_session
 from shared.http.problems import Problem
-from shared.org import manages
+from shared.org import manages, manages_team
 from shared.periods import parse_month
 
 # Roles that read every person's figures in their tenant. Managers read their teams' people
@@ -45,6 +46,25 @@ async def may_see(runtime: Any, who: Principal, person_id: str, month: str | Non
         return await manages(
             session, runtime.extras["org"], who.tenant_id, who.subject, person_id, start, end
         )
+
+
+async def may_see_owner(
+    runtime: Any, who: Principal, owner_kind: str, owner_id: str, start: date, end: date
+) -> bool:
+    """Reading the figures of a person, a team or the company over [start, end]: tenant readers
+    see all; a manager sees the teams they manage (and sub-teams) and those teams' people for the
+    days they were there; anyone sees themselves."""
+    if who.has(*TENANT_READERS):
+        return True
+    if owner_kind == "person" and who.subject == owner_id:
+        return True
+    org = runtime.extras.get("org")
+    if not who.has("manager") or org is None or owner_kind == "company":
+        return False
+    async with tenant_session(runtime.sessions, who.tenant_id) as session:
+        if owner_kind == "team":
+            return await manages_team(session, org, who.tenant_id, who.subject, owner_id)
+        return await manages(session, org, who.tenant_id, who.subject, owner_id, start, end)
 
 
 async def can_see_person(

@@ -6,7 +6,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class ActivityType(StrEnum):
@@ -105,6 +113,8 @@ class ActivityEvent(BaseModel):
             raise ValueError(f"amount is required for {self.type.value}")
         if self.type in NEEDS_REFERS_TO and not self.refers_to:
             raise ValueError(f"refers_to is required for {self.type.value}")
+        if self.type is ActivityType.record_updated:
+            self._check_replacement()
         if self.credit_split is not None:
             if not self.credit_split:
                 raise ValueError("credit_split must not be empty")
@@ -112,6 +122,21 @@ class ActivityEvent(BaseModel):
             if total != 1:
                 raise ValueError(f"credit_split shares must add up to 1 (they add up to {total})")
         return self
+
+    def _check_replacement(self) -> None:
+        replacement = self.attributes.get("replacement")
+        if not isinstance(replacement, dict):
+            raise ValueError("attributes.replacement (the full corrected event) is required")
+        try:
+            corrected = ActivityEvent.model_validate({**replacement, "id": self.refers_to})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(
+                f"attributes.replacement{'.' + where if where else ''}: {first['msg']}"
+            ) from None
+        if corrected.type in (ActivityType.record_updated, ActivityType.record_deleted):
+            raise ValueError("attributes.replacement cannot itself be a correction")
 
     def credited_shares(self) -> list[tuple[str, Decimal]]:
         """Who is credited with this event's money, and with which share."""

@@ -46,18 +46,23 @@ class ActivityRecorded(EventBase):
 class ProgressPayload(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    person_id: str
+    person_id: str  # the owner: a person id, a team id, or "company"
     metric: str
     period_start: date
     period_end: date
-    actual: Decimal
-    target: Decimal | None = None
+    actual: Decimal | None  # None when undefined (an average of nothing, a ratio over zero)
+    target: Decimal | None = None  # as measured against (prorated for joiners and leavers)
     attainment: Decimal | None = None
     event_count: int
+    owner_kind: Literal["person", "team", "company"] = "person"
+    period_kind: Literal["year", "half", "quarter", "month", "week"] = "month"
+    goal_id: uuid.UUID | None = None
+    target_set: Decimal | None = None  # the target as set, before proration
+    direction: Literal["higher", "lower"] = "higher"
 
 
 class ProgressUpdated(EventBase):
-    """A person's running KPI total for a period changed."""
+    """A running KPI figure (of a person, team or the company, for a period) changed."""
 
     type: Literal["progress.updated"] = "progress.updated"
     payload: ProgressPayload

@@ -11,7 +11,21 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import Text
 
 from goals.ingest.service import forget_no_erasures
-from goals.models import Activity, Erasure, KpiTotal, Quarantine, Target, audit_log
+from goals.models import (
+    Activity,
+    Correction,
+    DistinctKey,
+    Erasure,
+    Fact,
+    Goal,
+    GoalVersion,
+    Person,
+    Proposal,
+    Quarantine,
+    Total,
+    audit_log,
+    org,
+)
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import PersonErased, PersonErasedPayload, new_event, person_key
 from shared.privacy import (
@@ -44,10 +58,25 @@ async def export(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str) -> dict[
                 or_(Activity.actor_id == person_id, _credited(person_id)),
             )
         ],
-        "kpi_totals": await rows_of(
-            s, KpiTotal.__table__, tenant_id, KpiTotal.person_id == person_id
+        "person": await rows_of(s, Person.__table__, tenant_id, Person.person_id == person_id),
+        "memberships": await rows_of(
+            s, org.memberships, tenant_id, org.memberships.c.person_id == person_id
         ),
-        "targets": await rows_of(s, Target.__table__, tenant_id, Target.person_id == person_id),
+        "totals": await rows_of(
+            s,
+            Total.__table__,
+            tenant_id,
+            (Total.owner_kind == "person") & (Total.owner_id == person_id),
+        ),
+        "goals": await rows_of(
+            s,
+            Goal.__table__,
+            tenant_id,
+            (Goal.owner_kind == "person") & (Goal.owner_id == person_id),
+        ),
+        "proposals": await rows_of(
+            s, Proposal.__table__, tenant_id, Proposal.proposed_by == person_id
+        ),
         "audit_log": await audit_rows_about(s, audit_log, tenant_id, person_id),
     }
 
@@ -65,10 +94,41 @@ async def erase(
         person_id,
         pseudonym,
         [
-            (KpiTotal.__table__, "person_id"),
-            (Target.__table__, "person_id"),
+            (Total.__table__, "owner_id"),
+            (DistinctKey.__table__, "owner_id"),
+            (Goal.__table__, "owner_id"),
+            (Goal.__table__, "updated_by"),
+            (GoalVersion.__table__, "changed_by"),
+            (Proposal.__table__, "proposed_by"),
+            (Proposal.__table__, "decided_by"),
+            (Person.__table__, "manager_id"),
             (Activity.__table__, "actor_id"),
+            (Fact.__table__, "actor_id"),
+            (org.memberships, "person_id"),
+            (org.teams, "manager_id"),
         ],  # type: ignore[list-item]
+    )
+    # The person's own record keeps its dates (targets stay prorated), not who they were.
+    await s.execute(
+        update(Person)
+        .where(Person.tenant_id == tenant_id, Person.person_id == person_id)
+        .values(person_id=pseudonym, name=pseudonym, email=None)
+    )
+    await s.execute(
+        update(Fact)
+        .where(
+            Fact.tenant_id == tenant_id,
+            cast(Fact.body, Text).contains(f'"{_json_escape(person_id)}"'),
+        )
+        .values(body=json_text_replace(Fact.body, person_id, pseudonym))
+    )
+    await s.execute(
+        update(Correction)
+        .where(
+            Correction.tenant_id == tenant_id,
+            cast(Correction.replacement, Text).contains(f'"{_json_escape(person_id)}"'),
+        )
+        .values(replacement=json_text_replace(Correction.replacement, person_id, pseudonym))
     )
     # The system of record keeps every activity, with the id replaced inside its body too.
     await s.execute(

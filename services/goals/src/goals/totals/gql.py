@@ -7,19 +7,18 @@ import strawberry
 from strawberry.types import Info
 
 from goals.totals import service
-from goals.totals.maths import attainment
 from shared.db.uow import tenant_session
 from shared.graphql import CanSeePerson, Context
 from shared.periods import parse_month
 
 
-@strawberry.type(description="A person's running total of one metric for one month")
+@strawberry.type(description="A running figure of one metric for one owner and period")
 class KpiTotal:
     person_id: str
     metric: str
     period_start: date
     period_end: date
-    actual: Decimal
+    actual: Decimal | None
     target: Decimal | None
     attainment: Decimal | None
     event_count: int
@@ -36,19 +35,19 @@ class TotalsQuery:
     ) -> list[KpiTotal]:
         who = info.context.principal
         async with tenant_session(info.context.runtime.sessions, who.tenant_id) as session:
-            rows = await service.person_totals(
-                session, who.tenant_id, person_id, parse_month(month)
+            rows = await service.owner_figures(
+                session, who.tenant_id, "person", person_id, "month", parse_month(month)
             )
         return [
             KpiTotal(
-                person_id=t.person_id,
-                metric=t.metric,
-                period_start=t.period_start,
-                period_end=t.period_end,
-                actual=t.value,
-                target=target,
-                attainment=attainment(t.value, target),
-                event_count=t.event_count,
+                person_id=f.owner_id,
+                metric=f.metric,
+                period_start=f.period_start,
+                period_end=f.period_end,
+                actual=f.actual,
+                target=f.target,
+                attainment=f.attainment,
+                event_count=f.event_count,
             )
-            for t, target in rows
+            for f in rows
         ]

@@ -1,121 +1,133 @@
-"""Reading totals, and setting targets."""
+"""Reading figures: an owner's actuals for a period, with their goals' targets and attainment."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from goals.models import KpiTotal, Target, audit_log
-from shared.db import audit
-from shared.db.uow import UnitOfWork
+from goals.catalog.service import tenant_catalog
+from goals.models import Goal, Total
+from goals.totals import figures
+from goals.totals.progress import goal_metric_key, people_dates, period_from
+from goals.totals.store import tenant_calendar
 
 
-async def person_totals(
-    session: AsyncSession, tenant_id: uuid.UUID, person_id: str, period_start: date
-) -> list[tuple[KpiTotal, Decimal | None]]:
-    rows = await session.execute(
-        select(KpiTotal, Target.value)
-        .outerjoin(
-            Target,
-            (Target.tenant_id == KpiTotal.tenant_id)
-            & (Target.person_id == KpiTotal.person_id)
-            & (Target.metric == KpiTotal.metric)
-            & (Target.period_start == KpiTotal.period_start),
-        )
-        .where(
-            KpiTotal.tenant_id == tenant_id,
-            KpiTotal.person_id == person_id,
-            KpiTotal.period_start == period_start,
-        )
-        .order_by(KpiTotal.metric)
-    )
-    return [(r[0], r[1]) for r in rows]
+@dataclass(frozen=True)
+class Figure:
+    owner_kind: str
+    owner_id: str
+    metric: str
+    period_kind: str
+    period_start: date
+    period_end: date
+    actual: Decimal | None
+    event_count: int
+    target: Decimal | None
+    target_set: Decimal | None
+    attainment: Decimal | None
+    direction: str
+    goal_id: uuid.UUID | None
 
 
-async def set_target(
+async def owner_figures(
     session: AsyncSession,
     tenant_id: uuid.UUID,
-    *,
-    person_id: str,
-    metric: str,
+    owner_kind: str,
+    owner_id: str,
+    period_kind: str,
     period_start: date,
-    value: Decimal,
-    updated_by: str,
-) -> None:
-    before = await session.scalar(
-        select(Target.value).where(
-            Target.tenant_id == tenant_id,
-            Target.person_id == person_id,
-            Target.metric == metric,
-            Target.period_start == period_start,
+) -> list[Figure]:
+    """Every metric with activity or a goal for the owner in the period (ratios included)."""
+    catalog = await tenant_catalog(session, tenant_id)
+    _, fiscal_start = await tenant_calendar(session, tenant_id)
+    totals = {
+        t.metric: t
+        for t in await session.scalars(
+            select(Total).where(
+                Total.tenant_id == tenant_id,
+                Total.owner_kind == owner_kind,
+                Total.owner_id == owner_id,
+                Total.period_kind == period_kind,
+                Total.period_start == period_start,
+            )
         )
-    )
-    stmt = pg_insert(Target).values(
-        tenant_id=tenant_id,
-        person_id=person_id,
-        metric=metric,
-        period_start=period_start,
-        value=value,
-        updated_by=updated_by,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Target.tenant_id, Target.person_id, Target.metric, Target.period_start],
-        set_={"value": stmt.excluded.value, "updated_by": stmt.excluded.updated_by},
-    )
-    await session.execute(stmt)
-    await audit.record(
-        session,
-        audit_log,
-        tenant_id=tenant_id,
-        actor=updated_by,
-        action="target.set" if before is None else "target.changed",
-        target_type="target",
-        target_key=f"{person_id}/{metric}/{period_start.isoformat()}",
-        before=None if before is None else {"value": str(before)},
-        after={"value": str(value)},
-    )
-
-
-async def announce_progress(
-    uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str, metric: str, period_start: date
-) -> None:
-    """Re-announce one figure (e.g. after its target changed)."""
-    from datetime import UTC, datetime
-
-    from goals.totals.maths import attainment
-    from shared.events.envelope import ProgressPayload, ProgressUpdated, new_event, person_key
-
-    total = await uow.session.get(KpiTotal, (tenant_id, person_id, metric, period_start))
-    if total is None:
-        return
-    target = await uow.session.scalar(
-        select(Target.value).where(
-            Target.tenant_id == tenant_id,
-            Target.person_id == person_id,
-            Target.metric == metric,
-            Target.period_start == period_start,
+    }
+    goals = {
+        goal_metric_key(g): g
+        for g in await session.scalars(
+            select(Goal).where(
+                Goal.tenant_id == tenant_id,
+                Goal.owner_kind == owner_kind,
+                Goal.owner_id == owner_id,
+                Goal.period_kind == period_kind,
+                Goal.period_start == period_start,
+            )
         )
+    }
+    keys = set(totals) | set(goals) | catalog.dependents(totals)
+    if not keys:
+        return []
+    period_end = next(
+        iter([t.period_end for t in totals.values()] + [g.period_end for g in goals.values()]),
+        None,
     )
-    uow.emit(
-        new_event(
-            ProgressUpdated,
-            tenant_id=tenant_id,
-            key=person_key(tenant_id, person_id),
-            occurred_at=datetime.now(UTC),
-            payload=ProgressPayload(
-                person_id=person_id,
-                metric=metric,
-                period_start=total.period_start,
-                period_end=total.period_end,
-                actual=total.value,
-                target=target,
-                attainment=attainment(total.value, target),
-                event_count=total.event_count,
-            ),
+    if period_end is None:
+        return []
+    period = period_from(period_kind, period_start, period_end, fiscal_start)
+    dates = await people_dates(session, tenant_id, [owner_id]) if owner_kind == "person" else {}
+    active_from, active_to = dates.get(owner_id, (None, None))
+
+    def row_of(metric: str) -> tuple[Decimal, int] | None:
+        t = totals.get(metric)
+        return None if t is None else (t.value, t.event_count)
+
+    out: list[Figure] = []
+    for key in sorted(keys):
+        definition = catalog.get(key)
+        if definition is None:
+            continue
+        if (
+            not definition.stored
+            and not all(c in totals for c in figures.components(definition, catalog.get))
+            and key not in goals
+        ):
+            continue
+        actual = figures.actual_of(definition, row_of, catalog.get)
+        goal = goals.get(key)
+        target = (
+            None
+            if goal is None
+            else figures.effective_target(
+                goal.target,
+                period,
+                set_by_hand=goal.set_by_hand,
+                active_from=active_from,
+                active_to=active_to,
+            )
         )
-    )
+        own = totals.get(key)
+        out.append(
+            Figure(
+                owner_kind=owner_kind,
+                owner_id=owner_id,
+                metric=key,
+                period_kind=period_kind,
+                period_start=period_start,
+                period_end=period.end,
+                actual=actual,
+                event_count=0 if own is None else own.event_count,
+                target=None if target is None else target.effective,
+                target_set=None if target is None else target.target,
+                attainment=figures.attainment(
+                    actual, None if target is None else target.effective, definition.direction
+                ),
+                direction=definition.direction,
+                goal_id=None if goal is None else goal.goal_id,
+            )
+        )
+    return out

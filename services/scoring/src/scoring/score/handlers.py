@@ -41,6 +41,10 @@ async def apply_progress(uow: UnitOfWork, events: Sequence[Event]) -> None:
     latest: dict[tuple[str, object, str], ProgressUpdated] = {}
     for e in progress:
         p = e.payload
+        # Scorecards are per person and month for now: team, company and other periods'
+        # figures are for goals' own readers.
+        if p.owner_kind != "person" or p.period_kind != "month" or p.actual is None:
+            continue
         if p.metric in items and p.target is not None and p.target > 0:
             latest[(p.person_id, p.period_start, p.metric)] = e
     now = datetime.now(UTC)
