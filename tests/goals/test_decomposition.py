@@ -39,7 +39,7 @@ async def goal(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) 
 async def test_decomposition_adds_up_and_bad_splits_are_refused(database: DatabaseUrls) -> None:
     settings = make_settings(database)
     async with running(create_app(settings)) as client:
-        tenant, source = await create_tenant_and_source(client, settings)
+        tenant, _source = await create_tenant_and_source(client, settings)
         await configure_org(client, settings, tenant)
         admin = auth(settings, tenant, "admin")
         year = await goal(
