@@ -211,7 +211,9 @@ async def test_history_share_proposals_versions_and_closed_periods(database: Dat
         hr = auth(settings, tenant, "hr")
         for person, team in (("p-1", "east-a"), ("p-2", "west")):
             body = {"person_id": person, "team_id": team, "valid_from": "2025-01-01"}
-            assert (await client.put("/v1/org/memberships", json=body, headers=hr)).status_code == 204
+            assert (
+                await client.put("/v1/org/memberships", json=body, headers=hr)
+            ).status_code == 204
         # last year: East A collected 300, West 100; February 2026: p-1 collected 100
         events = [
             activity("h-1", actor="p-1", amount="300.00", occurred_at="2025-05-05T10:00:00+08:00"),
