@@ -2,12 +2,16 @@
 
 from pathlib import Path
 
+from strawberry.tools import merge_types
+
+from goals.funnel.gql import FunnelQuery
 from goals.ingest.endpoints import router as ingest_router
 from goals.models import audit_log, messaging, org
 from goals.org.endpoints import router as org_router
 from goals.people.endpoints import export as people_export
 from goals.people.endpoints import router as people_router
 from goals.targets.endpoints import router as targets_router
+from goals.targets.gql import GoalsQuery
 from goals.tenant.endpoints import router as tenant_router
 from goals.totals.endpoints import router as totals_router
 from goals.totals.gql import TotalsQuery
@@ -33,7 +37,7 @@ SERVICE = ServiceSpec(
         people_export,
         audit_router("goals", audit_log),
     ),
-    query=TotalsQuery,
+    query=merge_types("GoalsServiceQuery", (TotalsQuery, GoalsQuery, FunnelQuery)),
     consumers=(
         ConsumerSpec(group="goals", topics=(Topic.activities,), handler=activities_handler),
     ),
