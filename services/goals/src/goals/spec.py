@@ -4,7 +4,9 @@ from pathlib import Path
 
 from strawberry.tools import merge_types
 
+from goals.funnel.endpoints import router as funnel_router
 from goals.funnel.gql import FunnelQuery
+from goals.imports.endpoints import router as imports_router
 from goals.ingest.endpoints import router as ingest_router
 from goals.models import audit_log, messaging, org
 from goals.org.endpoints import router as org_router
@@ -32,6 +34,8 @@ SERVICE = ServiceSpec(
         ingest_router,
         totals_router,
         targets_router,
+        imports_router,
+        funnel_router,
         people_router,
         org_router,
         people_export,

@@ -89,6 +89,12 @@ class UnitOfWork:
         await self.session.flush()
         return len(rows)
 
+    async def discard(self) -> None:
+        """Roll back everything done so far, events included (a dry run)."""
+        self._events.clear()
+        self._raw.clear()
+        await self.session.rollback()
+
     async def commit(self) -> None:
         await self.flush_events()
         await self.session.commit()

@@ -152,6 +152,39 @@ class MembershipSet(EventBase):
     payload: MembershipSetPayload
 
 
+class PersonSetPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    person_id: str
+    role: str
+    manager_id: str | None = None
+    active_from: date | None = None  # joiners and leavers: targets prorate by active days
+    active_to: date | None = None
+
+
+class PersonSet(EventBase):
+    """A person's role, manager or active dates were set (names stay in goals: personal data)."""
+
+    type: Literal["org.person_set"] = "org.person_set"
+    payload: PersonSetPayload
+
+
+class PeriodClosedPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    period: str  # the label, e.g. 2026-Q1
+    period_kind: Literal["year", "half", "quarter", "month", "week"]
+    period_start: date
+    period_end: date
+
+
+class PeriodClosed(EventBase):
+    """A period was closed: its targets and totals are frozen."""
+
+    type: Literal["org.period_closed"] = "org.period_closed"
+    payload: PeriodClosedPayload
+
+
 Event = Annotated[
     ActivityRecorded
     | ProgressUpdated
@@ -159,7 +192,9 @@ Event = Annotated[
     | CommissionComputed
     | PersonErased
     | TeamSet
-    | MembershipSet,
+    | MembershipSet
+    | PersonSet
+    | PeriodClosed,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
@@ -172,6 +207,8 @@ TOPIC_OF: dict[str, Topic] = {
     "person.erased": Topic.org,
     "org.team_set": Topic.org,
     "org.membership_set": Topic.org,
+    "org.person_set": Topic.org,
+    "org.period_closed": Topic.org,
 }
 
 E = TypeVar("E", bound=EventBase)

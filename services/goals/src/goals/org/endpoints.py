@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from goals.models import messaging
-from goals.org import service
+from goals.models import Person, messaging, org
+from goals.org import people, service
 from shared.auth.access import requires
 from shared.auth.tokens import Principal
-from shared.db.uow import unit_of_work
+from shared.db.uow import tenant_session, unit_of_work
+from shared.http.problems import Problem
 from shared.runtime import Runtime
 from shared.service import runtime_of
 
@@ -46,6 +50,91 @@ async def put_team(
         await service.save_team(uow, who.tenant_id, who.subject, team_id, body.model_dump())
 
 
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal[
+        "new_business_rep",
+        "account_manager",
+        "sales_rep",
+        "regional_manager",
+        "sales_assistant",
+        "manager",
+        "hr",
+        "finance",
+    ]
+    email: str | None = Field(default=None, max_length=320)
+    manager_id: str | None = None
+    active_from: date | None = Field(default=None, description="joined (targets prorate before)")
+    active_to: date | None = Field(default=None, description="left (targets prorate after)")
+    team_id: str | None = None
+    team_from: date | None = Field(
+        default=None, description="in team_id from (default active_from)"
+    )
+
+    @model_validator(mode="after")
+    def _dates(self) -> PersonIn:
+        if self.active_from and self.active_to and self.active_to < self.active_from:
+            raise ValueError("active_to is before active_from")
+        return self
+
+
+class PersonOut(BaseModel):
+    person_id: str
+    name: str
+    email: str | None
+    role: str
+    manager_id: str | None
+    active_from: date | None
+    active_to: date | None
+
+
+async def ensure_team(
+    session: AsyncSession, tenant_id: uuid.UUID, team_id: str, field: str
+) -> None:
+    t = org.teams.c
+    found = await session.scalar(
+        select(t.team_id).where(t.tenant_id == tenant_id, t.team_id == team_id)
+    )
+    if found is None:
+        raise Problem(
+            422,
+            "Invalid request",
+            f"{field}: unknown team {team_id!r}",
+            kind="validation-error",
+            errors=[{"field": field, "message": f"unknown team {team_id!r}"}],
+        )
+
+
+@router.put("/people/{person_id}", response_model=PersonOut)
+async def put_person(
+    person_id: Annotated[str, Path(min_length=1, max_length=200)],
+    body: PersonIn,
+    who: Annotated[Principal, Depends(requires("admin", "hr"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> PersonOut:
+    """Create or change a person: role, manager, active dates, and their team from a date on."""
+    async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
+        await uow.set_tenant(who.tenant_id)
+        if body.team_id:
+            await ensure_team(uow.session, who.tenant_id, body.team_id, "team_id")
+        await people.save_person(uow, who.tenant_id, who.subject, person_id, **body.model_dump())
+    return PersonOut(person_id=person_id, **body.model_dump(exclude={"team_id", "team_from"}))
+
+
+@router.get("/people", response_model=list[PersonOut])
+async def list_people(
+    who: Annotated[Principal, Depends(requires("admin", "hr", "finance", "manager"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> list[PersonOut]:
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        rows = await session.scalars(
+            select(Person).where(Person.tenant_id == who.tenant_id).order_by(Person.person_id)
+        )
+        return [PersonOut.model_validate(p, from_attributes=True) for p in rows]
+
+
 @router.put("/memberships", status_code=204)
 async def put_membership(
     body: MembershipIn,
@@ -55,6 +144,7 @@ async def put_membership(
     """A person joins or moves to a team from a date on."""
     async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
         await uow.set_tenant(who.tenant_id)
+        await ensure_team(uow.session, who.tenant_id, body.team_id, "team_id")
         await service.save_membership(
             uow, who.tenant_id, who.subject, body.person_id, body.team_id, body.valid_from
         )

@@ -180,6 +180,7 @@ async def put_goal(
             reason=body.reason,
             change="set",
             dimension=body.dimension,
+            set_by_hand=body.set_by_hand,
         )
         new_variant = bool(body.dimension) and saved.created
         if new_variant:

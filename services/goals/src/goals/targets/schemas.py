@@ -18,6 +18,9 @@ class GoalIn(BaseModel):
     target: Decimal = Field(description="positive; money as a decimal string")
     dimension: str = Field(default="", examples=["", "product_line=saas"])
     reason: str | None = Field(default=None, max_length=2000)
+    set_by_hand: bool = Field(
+        default=True, description="false: a joiner's or leaver's target prorates by active days"
+    )
 
 
 class Warning(BaseModel):
