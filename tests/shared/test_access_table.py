@@ -17,6 +17,9 @@ from tests.helpers import auth, make_settings, running
 READERS = {"admin", "hr", "finance"}  # managers: their teams (test_org_scope); others: themselves
 PUBLIC = "public"
 SIGNED = "signed"  # authenticated by the source's HMAC signature, not a bearer token
+ANY = set(ROLES)
+SETTERS = {"admin", "hr", "manager"}
+NOWHERE = str(uuid.uuid4())
 
 REST: dict[tuple[str, str], Any] = {
     ("POST", "/v1/tenants"): {"platform_admin"},
@@ -39,11 +42,47 @@ REST: dict[tuple[str, str], Any] = {
     ("GET", "/v1/people/{person_id}/export/goals"): {"admin", "hr"},
     ("GET", "/v1/people/{person_id}/export/scoring"): {"admin", "hr"},
     ("GET", "/v1/people/{person_id}/export/incentives"): {"admin", "hr"},
+    ("GET", "/v1/funnel"): READERS,
+    ("PUT", "/v1/org/people/{person_id}"): {"admin", "hr"},
+    ("GET", "/v1/org/people"): {"admin", "hr", "finance", "manager"},
+    # Managers set the goals of their own teams and people only (p-2 is not theirs here).
+    ("POST", "/v1/goals"): {"admin", "hr"},
+    ("GET", "/v1/goals"): READERS,
+    # Open to any caller; a goal they may not see answers 404 (it is not disclosed).
+    ("GET", "/v1/goals/{goal_id}"): ANY,
+    ("GET", "/v1/goals/{goal_id}/children"): ANY,
+    ("GET", "/v1/goals/{goal_id}/history"): ANY,
+    ("POST", "/v1/goals/{goal_id}/proposals"): ANY,
+    ("POST", "/v1/goals/{goal_id}/split"): SETTERS,
+    ("GET", "/v1/proposals"): SETTERS,
+    ("POST", "/v1/proposals/{proposal_id}/approve"): SETTERS,
+    ("POST", "/v1/proposals/{proposal_id}/reject"): SETTERS,
+    ("POST", "/v1/periods/{label}/close"): {"admin", "hr", "finance"},
+    ("GET", "/v1/periods/{label}"): ANY,
+    ("GET", "/v1/periods/{label}/late"): {"admin", "hr", "finance", "manager"},
+    ("POST", "/v1/imports/teams"): {"admin", "hr"},
+    ("POST", "/v1/imports/people"): {"admin", "hr"},
+    ("POST", "/v1/imports/targets"): {"admin", "hr"},
+    ("GET", "/v1/metrics"): ANY,
+    ("PUT", "/v1/metrics/{key}"): {"admin", "hr"},
+    ("DELETE", "/v1/metrics/{key}"): {"admin", "hr"},
+    ("GET", "/v1/templates"): ANY,
+    ("POST", "/v1/templates/{key}/copy"): {"admin", "hr"},
+    ("PUT", "/v1/templates/{key}"): {"admin", "hr"},
 }
 GRAPHQL: dict[str, set[str]] = {
     "kpiTotals": READERS,
     "scores": READERS,
     "commissions": READERS,
+    "funnel": READERS,
+    "goalTree": READERS,
+    "leaderboard": ANY,  # recognition: names and attainment are public inside the company
+}
+# The arguments each field is asked with, for a person ({person}); by default a month.
+GRAPHQL_ARGS: dict[str, str] = {
+    "funnel": 'personId: "{person}", period: "2026-Q1"',
+    "goalTree": 'ownerKind: "person", ownerId: "{person}", period: "2026-03", metric: "visits"',
+    "leaderboard": 'metric: "visits", period: "2026-03"',
 }
 # How to call each route: path, query, body. Figures are asked for someone else ("p-2").
 CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
@@ -78,6 +117,65 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
         "/v1/people/p-2/export/incentives",
         {},
         None,
+    ),
+    ("GET", "/v1/funnel"): ("/v1/funnel", {"person_id": "p-2", "period": "2026-Q1"}, None),
+    ("PUT", "/v1/org/people/{person_id}"): (
+        "/v1/org/people/p-2",
+        {},
+        {"name": "B", "role": "sales_rep"},
+    ),
+    ("GET", "/v1/org/people"): ("/v1/org/people", {}, None),
+    ("POST", "/v1/goals"): (
+        "/v1/goals",
+        {},
+        {
+            "metric": "visits",
+            "owner_kind": "person",
+            "owner_id": "p-2",
+            "period": "2026-03",
+            "target": "1",
+        },
+    ),
+    ("GET", "/v1/goals"): (
+        "/v1/goals",
+        {"owner_kind": "person", "owner_id": "p-2", "period": "2026-03"},
+        None,
+    ),
+    ("GET", "/v1/goals/{goal_id}"): (f"/v1/goals/{NOWHERE}", {}, None),
+    ("GET", "/v1/goals/{goal_id}/children"): (f"/v1/goals/{NOWHERE}/children", {}, None),
+    ("GET", "/v1/goals/{goal_id}/history"): (f"/v1/goals/{NOWHERE}/history", {}, None),
+    ("POST", "/v1/goals/{goal_id}/proposals"): (
+        f"/v1/goals/{NOWHERE}/proposals",
+        {},
+        {"target": "1", "reason": "x"},
+    ),
+    ("POST", "/v1/goals/{goal_id}/split"): (f"/v1/goals/{NOWHERE}/split", {}, {"along": "org"}),
+    ("GET", "/v1/proposals"): ("/v1/proposals", {}, None),
+    ("POST", "/v1/proposals/{proposal_id}/approve"): (
+        f"/v1/proposals/{NOWHERE}/approve",
+        {},
+        {},
+    ),
+    ("POST", "/v1/proposals/{proposal_id}/reject"): (f"/v1/proposals/{NOWHERE}/reject", {}, {}),
+    ("POST", "/v1/periods/{label}/close"): ("/v1/periods/2026-01/close", {}, None),
+    ("GET", "/v1/periods/{label}"): ("/v1/periods/2026-01", {}, None),
+    ("GET", "/v1/periods/{label}/late"): ("/v1/periods/2026-01/late", {}, None),
+    ("POST", "/v1/imports/teams"): ("/v1/imports/teams", {}, None),
+    ("POST", "/v1/imports/people"): ("/v1/imports/people", {}, None),
+    ("POST", "/v1/imports/targets"): ("/v1/imports/targets", {}, None),
+    ("GET", "/v1/metrics"): ("/v1/metrics", {}, None),
+    ("PUT", "/v1/metrics/{key}"): (
+        "/v1/metrics/mine",
+        {},
+        {"name": "x", "kind": "count", "event_types": ["visit"]},
+    ),
+    ("DELETE", "/v1/metrics/{key}"): ("/v1/metrics/mine", {}, None),
+    ("GET", "/v1/templates"): ("/v1/templates", {}, None),
+    ("POST", "/v1/templates/{key}/copy"): ("/v1/templates/sales_team/copy", {}, None),
+    ("PUT", "/v1/templates/{key}"): (
+        "/v1/templates/mine",
+        {},
+        {"name": "x", "items": [{"name": "a", "weight": 100, "kind": "qualitative"}]},
     ),
 }
 SKIP = {
@@ -154,7 +252,8 @@ async def test_graphql_decisions(app_client, role: str) -> None:
     headers = auth(settings, tenant, role, subject="p-1")
     for field, allowed in GRAPHQL.items():
         for person, expect_allowed in (("p-2", role in allowed), ("p-1", True)):
-            query = f'{{ {field}(personId: "{person}", month: "2026-03") {{ __typename }} }}'
+            args = GRAPHQL_ARGS.get(field, 'personId: "{person}", month: "2026-03"')
+            query = f"{{ {field}({args.format(person=person)}) {{ __typename }} }}"
             body = (await client.post("/graphql", json={"query": query}, headers=headers)).json()
             if expect_allowed:
                 assert not body.get("errors"), (field, person, body)

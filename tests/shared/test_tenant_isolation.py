@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from allinone.app import create_app
 from shared.db.bootstrap import DatabaseUrls
 from tests.e2e.slice import configure, configure_org, post_events, slice_events
-from tests.helpers import auth, eventually, make_settings, running, signed
+from tests.helpers import activity, auth, eventually, make_settings, running, signed
 
 SCHEMAS = ("goals", "scoring", "incentives")
 # Tables that hold no tenant data, each with the reason.
@@ -47,6 +47,46 @@ async def scoped(conn: AsyncConnection, tenant: uuid.UUID) -> None:
     await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant)})
 
 
+async def fill_goals_tables(
+    client: Any, settings: Any, tenant_id: uuid.UUID, source: dict[str, Any]
+) -> None:
+    """Rows in the goals tables the slice does not reach: people, goals and their versions,
+    proposals, the catalog, a closed period with a late event, corrections, distinct keys."""
+    admin = auth(settings, tenant_id, "admin")
+    person = {"name": "Ann", "role": "new_business_rep", "team_id": "east-a"}
+    assert (await client.put("/v1/org/people/p-1", json=person, headers=admin)).status_code == 200
+    goal = {"metric": "collected_revenue", "owner_kind": "person", "owner_id": "p-1"}
+    r = await client.post(
+        "/v1/goals", json=goal | {"period": "2026-Q2", "target": "100"}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/v1/goals/{r.json()['goal_id']}/proposals",
+        json={"target": "120", "reason": "x"},
+        headers=auth(settings, tenant_id, "rep", subject="p-1"),
+    )
+    assert r.status_code == 201, r.text
+    metric = {"name": "x", "kind": "count", "event_types": ["visit"]}
+    assert (await client.put("/v1/metrics/mine", json=metric, headers=admin)).status_code == 200
+    assert (await client.post("/v1/templates/sales_team/copy", headers=admin)).status_code == 201
+    assert (await client.post("/v1/periods/2026-01/close", headers=admin)).status_code == 200
+    new = {"id": "c-1", "segment": "new"}
+    events = [
+        activity("late-1", occurred_at="2026-01-05T10:00:00+08:00"),
+        activity("won-1", type="deal_won", amount=None, customer=new),
+        activity(
+            "fix-1",
+            type="record_deleted",
+            amount=None,
+            refers_to="not-yet",
+            occurred_at="2026-03-06T10:00:00+08:00",
+        ),
+    ]
+    body, headers = signed(source["secret"], events)
+    r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+    assert r.status_code == 207, r.text
+
+
 @pytest.fixture
 async def two_tenants(database: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
     """Run the vertical slice for two tenants so that every table holds rows of both."""
@@ -67,6 +107,7 @@ async def two_tenants(database: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
                 f"/v1/webhooks/{source['source_id']}", content=body, headers=headers
             )
             assert r.status_code == 422
+            await fill_goals_tables(client, settings, tenant_id, source)
             tenants.append(tenant_id)
         admin = create_async_engine(database.admin_url)
 
@@ -85,7 +126,12 @@ async def two_tenants(database: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
                         text("SELECT count(DISTINCT tenant_id) FROM incentives.teams")
                     )
                 ).scalar_one()
-            return n == 2 and scores == 2 and teams == 2
+                late = (
+                    await conn.execute(
+                        text("SELECT count(DISTINCT tenant_id) FROM goals.late_activities")
+                    )
+                ).scalar_one()
+            return n == 2 and scores == 2 and teams == 2 and late == 2
 
         await eventually(settled)
         await admin.dispose()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from strawberry.tools import merge_types
 
+from goals.catalog.endpoints import router as catalog_router
 from goals.funnel.endpoints import router as funnel_router
 from goals.funnel.gql import FunnelQuery
 from goals.imports.endpoints import router as imports_router
@@ -34,6 +35,7 @@ SERVICE = ServiceSpec(
         ingest_router,
         totals_router,
         targets_router,
+        catalog_router,
         imports_router,
         funnel_router,
         people_router,

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from goals.catalog.service import tenant_catalog
-from goals.models import ClosedPeriod, Goal, Proposal, messaging
+from goals.models import ClosedPeriod, Goal, LateActivity, Proposal, messaging
 from goals.targets import decompose, service
 from goals.targets.schemas import (
     DecisionIn,
@@ -33,6 +34,7 @@ from shared.auth.access import FORBIDDEN_PERSON, may_see_owner, principal, requi
 from shared.auth.tokens import Principal
 from shared.db import audit
 from shared.db.uow import tenant_session, unit_of_work
+from shared.events.envelope import PeriodClosed, PeriodClosedPayload, new_event
 from shared.http.problems import Problem
 from shared.periods import Period, parse_period
 from shared.runtime import Runtime
@@ -275,7 +277,7 @@ async def get_history(
 async def split_goal(
     goal_id: uuid.UUID,
     body: SplitIn,
-    who: Annotated[Principal, Depends(principal)],
+    who: Annotated[Principal, Depends(requires(*SETTERS))],
     rt: Annotated[Runtime, Depends(runtime_of)],
 ) -> list[GoalOut]:
     """Decompose a goal along the org (teams, people), time (halves, quarters, months, weeks) or a
@@ -423,6 +425,20 @@ async def close_period(
             )
             .on_conflict_do_nothing()
         )
+        uow.emit(
+            new_event(
+                PeriodClosed,
+                tenant_id=who.tenant_id,
+                key=f"{who.tenant_id}:period:{p.label}",
+                occurred_at=datetime.now(UTC),
+                payload=PeriodClosedPayload(
+                    period=p.label,
+                    period_kind=p.kind.value,  # type: ignore[arg-type]
+                    period_start=p.start,
+                    period_end=p.end,
+                ),
+            )
+        )
         await audit.record(
             uow.session,
             service.audit_log,
@@ -466,3 +482,32 @@ async def get_period(
     async with tenant_session(rt.sessions, who.tenant_id) as session:
         _, fiscal_start = await tenant_calendar(session, who.tenant_id)
         return await period_out(session, who.tenant_id, parse_label(label, fiscal_start))
+
+
+class LateOut(BaseModel):
+    event_id: uuid.UUID
+    activity_id: str
+    recorded_at: datetime
+
+
+@router.get("/v1/periods/{label}/late", response_model=list[LateOut])
+async def late_activities(
+    label: str,
+    who: Annotated[Principal, Depends(requires("admin", "finance", "hr", "manager"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> list[LateOut]:
+    """Events (and corrections) that arrived for the period after it closed: recorded here, not
+    added to its frozen totals."""
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        _, fiscal_start = await tenant_calendar(session, who.tenant_id)
+        p = parse_label(label, fiscal_start)
+        rows = await session.scalars(
+            select(LateActivity)
+            .where(
+                LateActivity.tenant_id == who.tenant_id,
+                LateActivity.period_kind == p.kind.value,
+                LateActivity.period_start == p.start,
+            )
+            .order_by(LateActivity.recorded_at, LateActivity.activity_id)
+        )
+        return [LateOut.model_validate(r, from_attributes=True) for r in rows]

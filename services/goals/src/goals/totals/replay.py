@@ -51,7 +51,8 @@ async def rebuild(uow: UnitOfWork, tenant_id: uuid.UUID, *, announce_goals: bool
         select(Activity.source_id, Activity.event_id, Activity.body)
         .join(
             messaging.inbox,
-            (inbox.event_id == Activity.event_id) & (inbox.consumer_group == CONSUMER_GROUP),
+            (inbox.event_id == Activity.event_id)
+            & (inbox.consumer_group == f"{uow.topic_prefix}{CONSUMER_GROUP}"),
         )
         .where(Activity.tenant_id == tenant_id)
         .order_by(Activity.received_at, Activity.source_id, Activity.external_id)
