@@ -273,6 +273,26 @@ async def test_totals_for_every_metric_kind_with_corrections_moves_and_late_even
         assert done.activities == 19
         assert await dump(database, tenant) == before
 
+        # every figure explains itself: the events behind it, as corrected, and what each added
+        r = await client.get(
+            "/v1/totals/explain",
+            params={"person_id": "p-1", "month": "2026-03", "metric": "collected_revenue"},
+            headers=rep,
+        )
+        assert r.status_code == 200, r.text
+        why = r.json()
+        assert Decimal(why["actual"]) == 1840 and "refund" in why["formula"]
+        lines = {line["activity_id"]: line for line in why["lines"]}
+        assert (Decimal(lines["pay-1"]["value"]), lines["pay-1"]["corrected"]) == (1200, True)
+        assert Decimal(lines["ref-1"]["value"]) == -100 and Decimal(lines["pay-6"]["value"]) == 600
+        assert sum(Decimal(line["value"]) for line in why["lines"]) == 1840
+        r = await client.get(
+            "/v1/totals/explain",
+            params={"team_id": "east-a", "period": "2026-Q1", "metric": "new_customers"},
+            headers=admin,
+        )
+        assert Decimal(r.json()["actual"]) == 1 and {x["key"] for x in r.json()["lines"]} == {"c-1"}
+
         # a move recorded late (p-1 in West from 1 March) re-derives the teams' figures
         hr = auth(settings, tenant, "hr")
         r = await client.put(

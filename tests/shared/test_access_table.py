@@ -43,6 +43,7 @@ REST: dict[tuple[str, str], Any] = {
     ("GET", "/v1/people/{person_id}/export/scoring"): {"admin", "hr"},
     ("GET", "/v1/people/{person_id}/export/incentives"): {"admin", "hr"},
     ("GET", "/v1/funnel"): READERS,
+    ("GET", "/v1/totals/explain"): READERS,
     ("PUT", "/v1/org/people/{person_id}"): {"admin", "hr"},
     ("GET", "/v1/org/people"): {"admin", "hr", "finance", "manager"},
     # Managers set the goals of their own teams and people only (p-2 is not theirs here).
@@ -119,6 +120,11 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
         None,
     ),
     ("GET", "/v1/funnel"): ("/v1/funnel", {"person_id": "p-2", "period": "2026-Q1"}, None),
+    ("GET", "/v1/totals/explain"): (
+        "/v1/totals/explain",
+        {"person_id": "p-2", "month": "2026-03", "metric": "visits"},
+        None,
+    ),
     ("PUT", "/v1/org/people/{person_id}"): (
         "/v1/org/people/p-2",
         {},

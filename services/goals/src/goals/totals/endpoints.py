@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import asdict
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from goals.models import messaging
 from goals.targets import service as targets
 from goals.totals import service
+from goals.totals.explain import explain
 from goals.totals.schemas import TargetIn, TotalOut
 from goals.totals.store import tenant_calendar
 from shared.auth.access import FORBIDDEN_PERSON, may_see_owner, principal, requires
@@ -107,3 +109,38 @@ async def put_target(
             reason=body.reason,
             change="set",
         )
+
+
+@router.get("/v1/totals/explain")
+async def explain_total(
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+    metric: Annotated[str, Query(min_length=1)],
+    person_id: Annotated[str | None, Query(min_length=1)] = None,
+    team_id: Annotated[str | None, Query(min_length=1)] = None,
+    company: bool = False,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    period: str | None = None,
+) -> dict[str, Any]:
+    """Why a figure is what it is: its formula, and every surviving event behind it (as corrected)
+    with what it contributed — the same rules the live totals use."""
+    kind, owner_id = owner_of(person_id, team_id, company)
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        _, fiscal_start = await tenant_calendar(session, who.tenant_id)
+        p = period_param(period, month, fiscal_start)
+        if not await may_see_owner(rt, who, kind, owner_id, p.start, p.end):
+            raise Problem(403, "Forbidden", FORBIDDEN_PERSON)
+        found = await explain(session, who.tenant_id, kind, owner_id, p, metric)
+    if found is None:
+        raise targets.invalid("metric", f"unknown metric {metric!r}")
+    return {
+        "owner_kind": kind,
+        "owner_id": owner_id,
+        "period": p.label,
+        **{k: v for k, v in asdict(found).items() if k != "lines"},
+        "actual": None if found.actual is None else str(found.actual),
+        "lines": [
+            asdict(line) | {"value": None if line.value is None else str(line.value)}
+            for line in found.lines
+        ],
+    }
