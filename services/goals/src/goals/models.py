@@ -62,8 +62,67 @@ class Source(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.tenant_id"), index=True)
     kind: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
-    secret: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)  # the current secret (path token, password)
+    # Vendor settings: organization_id (Salesforce), basic_user (Pipedrive), stage_map, currency,
+    # mapping (a tenant-defined mapping: draft and active).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class RetiredSecret(Base):
+    """A rotated-out secret that still verifies until its grace period ends."""
+
+    __tablename__ = "retired_secrets"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    secret: Mapped[str] = mapped_column(Text, primary_key=True)
+    expires_at: Mapped[datetime]
+    retired_by: Mapped[str] = mapped_column(Text)
+
+
+class CrmObjectState(Base):
+    """What a source last told us of a CRM object (HubSpot sends one changed property at a time)."""
+
+    __tablename__ = "crm_object_state"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    object_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    object_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    properties: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class PersonAlias(Base):
+    """How a source names a person (a HubSpot owner id, a Salesforce user id...)."""
+
+    __tablename__ = "person_aliases"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    alias: Mapped[str] = mapped_column(Text, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Backfill(Base):
+    """A bulk import of historical activities, with its progress."""
+
+    __tablename__ = "backfills"
+
+    backfill_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    status: Mapped[str] = mapped_column(Text)  # running, done, failed
+    rows_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    accepted: Mapped[int] = mapped_column(BigInteger, default=0)
+    duplicates: Mapped[int] = mapped_column(BigInteger, default=0)
+    quarantined: Mapped[int] = mapped_column(BigInteger, default=0)
+    started_by: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class Activity(Base):
@@ -82,6 +141,7 @@ class Activity(Base):
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
     content_hash: Mapped[str] = mapped_column(Text)
     body: Mapped[dict[str, Any]]
+    backfill: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
     __table_args__ = (
         Index("ix_activities_tenant_actor_occurred", "tenant_id", "actor_id", "occurred_at"),
@@ -99,8 +159,11 @@ class Quarantine(Base):
     reason: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any]]
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, default="open")
+    status: Mapped[str] = mapped_column(Text, default="open")  # open, replayed, dismissed
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(Text)
+    event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # what its replay produced
 
 
 class Fact(Base):

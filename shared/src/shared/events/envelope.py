@@ -34,6 +34,7 @@ class ActivityRecordedPayload(BaseModel):
     source_id: uuid.UUID
     timezone: str
     activity: ActivityEvent
+    backfill: bool = False  # historical: never raises late-entry alerts
 
 
 class ActivityRecorded(EventBase):

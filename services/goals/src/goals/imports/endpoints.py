@@ -27,6 +27,7 @@ from goals.imports.parsing import (
     parse_rows,
     read_table,
 )
+from goals.ingest.service import replay_unknown_actors
 from goals.models import ClosedPeriod, Person, messaging, org
 from goals.org.people import ROLES, save_person
 from goals.org.service import rebuild_totals, save_team
@@ -223,6 +224,7 @@ async def import_people(
                 affected |= moved
             if affected:
                 await rebuild_totals(uow, who.tenant_id)
+            await replay_unknown_actors(uow, who.tenant_id, who.subject, rt.settings.pseudonym_key)
         else:
             created = sum(1 for p in in_file if p not in existing)
             await uow.discard()

@@ -7,13 +7,27 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from goals.ingest import service
-from goals.ingest.schemas import BatchResult, QuarantineOut, SourceCreate, SourceCreated
-from goals.models import messaging
+from goals.ingest.schemas import (
+    AliasIn,
+    AliasOut,
+    BatchResult,
+    Outcome,
+    QuarantineOut,
+    ReplayIn,
+    RotateIn,
+    SourceCreate,
+    SourceCreated,
+)
+from goals.models import PersonAlias, Quarantine, audit_log, messaging
 from shared.auth.access import requires
 from shared.auth.tokens import Principal
+from shared.db import audit
 from shared.db.uow import tenant_session, unit_of_work
 from shared.events.activity import ActivityEvent
 from shared.http.problems import Problem, problem_response
@@ -37,8 +51,10 @@ def webhook_limits(rt: Runtime) -> tuple[RateLimiter, RateLimiter]:
     return limits  # type: ignore[return-value]
 
 
-def webhook_url(rt: Runtime, source_id: uuid.UUID) -> str:
-    return f"{rt.settings.public_base_url.rstrip('/')}/v1/webhooks/{source_id}"
+def webhook_url(rt: Runtime, source_id: uuid.UUID, kind: str = "generic", secret: str = "") -> str:
+    base = f"{rt.settings.public_base_url.rstrip('/')}/v1/webhooks/{source_id}"
+    # Salesforce signs nothing: a secret token in the path authenticates it (with its org id).
+    return f"{base}/{secret}" if kind == "salesforce" else base
 
 
 @router.post("/v1/sources", status_code=201, response_model=SourceCreated)
@@ -51,16 +67,143 @@ async def create_source(
     async with unit_of_work(rt.sessions, messaging) as uow:
         await uow.set_tenant(who.tenant_id)
         source = await service.create_source(
-            uow.session, who.tenant_id, kind=body.kind, name=body.name
+            uow.session,
+            who.tenant_id,
+            kind=body.kind,
+            name=body.name,
+            secret=body.secret,
+            settings=body.settings,
         )
         return SourceCreated(
             source_id=source.source_id,
             tenant_id=source.tenant_id,
             kind=source.kind,
             name=source.name,
-            webhook_url=webhook_url(rt, source.source_id),
+            webhook_url=webhook_url(rt, source.source_id, source.kind, source.secret),
             secret=source.secret,
         )
+
+
+@router.post("/v1/sources/{source_id}/rotate", response_model=SourceCreated)
+async def rotate_secret(
+    source_id: uuid.UUID,
+    body: RotateIn,
+    who: Annotated[Principal, Depends(requires("admin"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> SourceCreated:
+    """A new secret (given, e.g. HubSpot's new app secret, or generated); the old one keeps
+    verifying for ``grace_seconds`` so senders can switch without losing a delivery."""
+    async with unit_of_work(rt.sessions, messaging) as uow:
+        await uow.set_tenant(who.tenant_id)
+        source = await service.rotate_secret(
+            uow.session,
+            who.tenant_id,
+            source_id,
+            actor=who.subject,
+            grace_seconds=body.grace_seconds,
+            secret=body.secret,
+        )
+        if source is None:
+            raise Problem(404, "Not found", "no such webhook source")
+        await audit.record(
+            uow.session,
+            audit_log,
+            tenant_id=who.tenant_id,
+            actor=who.subject,
+            action="source.secret_rotated",
+            target_type="source",
+            target_key=str(source_id),
+            before=None,
+            after={"grace_seconds": body.grace_seconds},
+        )
+        return SourceCreated(
+            source_id=source.source_id,
+            tenant_id=source.tenant_id,
+            kind=source.kind,
+            name=source.name,
+            webhook_url=webhook_url(rt, source.source_id, source.kind, source.secret),
+            secret=source.secret,
+        )
+
+
+@router.put("/v1/sources/{source_id}/aliases/{alias}", response_model=AliasOut)
+async def put_alias(
+    source_id: uuid.UUID,
+    alias: Annotated[str, PathParam(min_length=1, max_length=200)],
+    body: AliasIn,
+    who: Annotated[Principal, Depends(requires("admin", "hr"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> AliasOut:
+    """How this source names a person (a HubSpot owner id, a Salesforce user id...). Events that
+    were quarantined for naming them are replayed at once."""
+    async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
+        await uow.set_tenant(who.tenant_id)
+        if await service.source_info(uow.session, who.tenant_id, source_id) is None:
+            raise Problem(404, "Not found", "no such webhook source")
+        stmt = pg_insert(PersonAlias).values(
+            tenant_id=who.tenant_id, source_id=source_id, alias=alias, person_id=body.person_id
+        )
+        await uow.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[PersonAlias.tenant_id, PersonAlias.source_id, PersonAlias.alias],
+                set_={"person_id": body.person_id, "updated_at": func.now()},
+            )
+        )
+        await audit.record(
+            uow.session,
+            audit_log,
+            tenant_id=who.tenant_id,
+            actor=who.subject,
+            action="alias.set",
+            target_type="alias",
+            target_key=f"{body.person_id}/{source_id}/{alias}",
+            before=None,
+            after={"person_id": body.person_id},
+        )
+        await service.replay_unknown_actors(
+            uow, who.tenant_id, who.subject, rt.settings.pseudonym_key
+        )
+    return AliasOut(source_id=source_id, alias=alias, person_id=body.person_id)
+
+
+@router.get("/v1/sources/{source_id}/aliases", response_model=list[AliasOut])
+async def list_aliases(
+    source_id: uuid.UUID,
+    who: Annotated[Principal, Depends(requires("admin", "hr"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> list[AliasOut]:
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        rows = await session.scalars(
+            select(PersonAlias)
+            .where(PersonAlias.tenant_id == who.tenant_id, PersonAlias.source_id == source_id)
+            .order_by(PersonAlias.alias)
+        )
+        return [AliasOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/v1/quarantine/{quarantine_id}/replay", response_model=Outcome)
+async def replay_quarantined(
+    quarantine_id: int,
+    body: ReplayIn,
+    who: Annotated[Principal, Depends(requires("admin", "integration"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> JSONResponse:
+    """Run a quarantined event through ingestion again — as stored (e.g. once its actor exists)
+    or as fixed. A replayed row yields exactly one event, however often it is replayed."""
+    async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
+        await uow.set_tenant(who.tenant_id)
+        row = await uow.session.scalar(
+            select(Quarantine)
+            .where(Quarantine.tenant_id == who.tenant_id, Quarantine.quarantine_id == quarantine_id)
+            .with_for_update()
+        )
+        if row is None:
+            raise Problem(404, "Not found", f"no quarantined payload {quarantine_id}")
+        outcome = await service.replay(
+            uow, row, who.subject, event=body.event, pseudonym_key=rt.settings.pseudonym_key
+        )
+    status = 200 if outcome.status in ("accepted", "duplicate") else outcome.http_status
+    return JSONResponse(outcome.model_dump(mode="json"), status_code=status)
 
 
 @router.get("/v1/schemas/activity")

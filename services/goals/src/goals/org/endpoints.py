@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from goals.ingest.service import replay_unknown_actors
 from goals.models import Person, messaging, org
 from goals.org import people, service
 from shared.auth.access import requires
@@ -120,6 +121,8 @@ async def put_person(
         if body.team_id:
             await ensure_team(uow.session, who.tenant_id, body.team_id, "team_id")
         await people.save_person(uow, who.tenant_id, who.subject, person_id, **body.model_dump())
+        # Events that named them before they were known come out of quarantine.
+        await replay_unknown_actors(uow, who.tenant_id, who.subject, rt.settings.pseudonym_key)
     return PersonOut(person_id=person_id, **body.model_dump(exclude={"team_id", "team_from"}))
 
 
