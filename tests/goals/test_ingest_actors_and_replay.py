@@ -113,11 +113,7 @@ async def test_fix_and_replay_yields_exactly_one_event(database: DatabaseUrls) -
         qid = outcome["quarantine_id"]
         # replayed as stored: still invalid, reported, the row stays open, nothing new stored
         r = await client.post(f"/v1/quarantine/{qid}/replay", json={}, headers=admin)
-        assert (
-            r.status_code == 422
-            and r.json()["errors"][0]["field"] == "amount"
-            or r.json()["status"] == "invalid"
-        )
+        assert (r.status_code, r.json()["status"]) == (422, "invalid")
         assert len((await client.get("/v1/quarantine", headers=admin)).json()) == 1
         fixed = activity("e-9", amount="75.00")
         r = await client.post(f"/v1/quarantine/{qid}/replay", json={"event": fixed}, headers=admin)
