@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from goals.ingest import service
+from goals.ingest import service, vendors
 from goals.ingest.schemas import (
     AliasIn,
     AliasOut,
@@ -199,9 +199,12 @@ async def replay_quarantined(
         )
         if row is None:
             raise Problem(404, "Not found", f"no quarantined payload {quarantine_id}")
-        outcome = await service.replay(
-            uow, row, who.subject, event=body.event, pseudonym_key=rt.settings.pseudonym_key
-        )
+        if row.detail.get("stage") == "vendor_item" and body.event is None:
+            outcome = await vendors.replay_item(uow, row, who.subject, rt.settings.pseudonym_key)
+        else:
+            outcome = await service.replay(
+                uow, row, who.subject, event=body.event, pseudonym_key=rt.settings.pseudonym_key
+            )
     status = 200 if outcome.status in ("accepted", "duplicate") else outcome.http_status
     return JSONResponse(outcome.model_dump(mode="json"), status_code=status)
 
@@ -230,8 +233,30 @@ async def list_quarantine(
 )
 async def receive_webhook(
     source_id: uuid.UUID, request: Request, rt: Annotated[Runtime, Depends(runtime_of)]
-) -> JSONResponse:
-    """Accept canonical activity events signed with the source's secret (one, or an array)."""
+) -> Response:
+    """Accept canonical activity events signed with the source's secret (one, or an array); or a
+    HubSpot (signature v3), Pipedrive (Basic) or tenant-mapped delivery, by the source's kind."""
+    return await _receive(source_id, None, request, rt)
+
+
+@router.post(
+    "/v1/webhooks/{source_id}/{token}",
+    responses={200: {"description": "the SOAP Ack"}, 401: {}, 404: {}},
+)
+async def receive_with_token(
+    source_id: uuid.UUID,
+    token: str,
+    request: Request,
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> Response:
+    """Salesforce outbound messages: authenticated by the secret path token and the organisation
+    id; answered with the SOAP ``<Ack>true</Ack>``."""
+    return await _receive(source_id, token, request, rt)
+
+
+async def _receive(
+    source_id: uuid.UUID, token: str | None, request: Request, rt: Runtime
+) -> Response:
     limit = rt.settings.webhook_max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -244,6 +269,16 @@ async def receive_webhook(
         source = await service.load_source(uow, source_id)
         if source is None:
             raise Problem(404, "Not found", "no such webhook source")
+        if source.kind != "generic" or token is not None:
+            if source.kind == "generic":
+                raise Problem(404, "Not found", "no such webhook source")
+
+            def check_limits(s: service.SourceInfo) -> None:
+                limits = webhook_limits(rt)
+                limits[0].check(f"source:{s.source_id}", "this webhook source")
+                limits[1].check(f"tenant:{s.tenant_id}", "webhooks for this tenant")
+
+            return await vendors.receive(rt, uow, source, request, raw, token, check_limits)
         try:
             verify(
                 source.secrets,
