@@ -4,6 +4,10 @@ sees nor writes tenant B's rows. The walk reads the catalog, so a new table with
 
 from __future__ import annotations
 
+import base64
+import hmac
+import json
+import time
 import uuid
 from typing import Any
 
@@ -84,6 +88,51 @@ async def fill_goals_tables(
     ]
     body, headers = signed(source["secret"], events)
     r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+    assert r.status_code == 207, r.text
+    # ingest: an alias, a rotated secret, a backfill, a HubSpot object's remembered state
+    sid = source["source_id"]
+    r = await client.put(
+        f"/v1/sources/{sid}/aliases/crm-1", json={"person_id": "p-1"}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/v1/sources/{sid}/rotate", json={"grace_seconds": 60}, headers=admin)
+    assert r.status_code == 200
+    source["secret"] = r.json()["secret"]
+    line = json.dumps(activity("bf-1", occurred_at="2026-03-07T10:00:00+08:00")).encode()
+    r = await client.post(
+        f"/v1/sources/{sid}/backfill",
+        content=line,
+        headers=admin | {"content-type": "application/x-ndjson"},
+    )
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    r = await client.post(
+        "/v1/sources",
+        json={"kind": "hubspot", "name": "hs", "secret": "hubspot-secret-1"},
+        headers=admin,
+    )
+    hubspot = r.json()
+    item = [
+        {
+            "eventId": 1,
+            "subscriptionId": 2,
+            "portalId": 3,
+            "occurredAt": 1772620700000,
+            "subscriptionType": "deal.propertyChange",
+            "objectId": 9001,
+            "propertyName": "hubspot_owner_id",
+            "propertyValue": "501",
+        }
+    ]
+    raw = json.dumps(item).encode()
+    path = f"/v1/webhooks/{hubspot['source_id']}"
+    stamp = str(int(time.time() * 1000))
+    uri = f"{settings.public_base_url.rstrip('/')}{path}"
+    mac = hmac.new(b"hubspot-secret-1", b"POST" + uri.encode() + raw + stamp.encode(), "sha256")
+    headers = {
+        "x-hubspot-signature-v3": base64.b64encode(mac.digest()).decode(),
+        "x-hubspot-request-timestamp": stamp,
+    }
+    r = await client.post(path, content=raw, headers=headers)
     assert r.status_code == 207, r.text
 
 

@@ -9,6 +9,7 @@ from goals.funnel.endpoints import router as funnel_router
 from goals.funnel.gql import FunnelQuery
 from goals.imports.endpoints import router as imports_router
 from goals.ingest.endpoints import router as ingest_router
+from goals.ingest.mappings import router as mappings_router
 from goals.models import audit_log, messaging, org
 from goals.org.endpoints import router as org_router
 from goals.people.endpoints import export as people_export
@@ -33,6 +34,7 @@ SERVICE = ServiceSpec(
     routers=(
         tenant_router,
         ingest_router,
+        mappings_router,
         totals_router,
         targets_router,
         catalog_router,

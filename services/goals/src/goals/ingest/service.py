@@ -122,6 +122,11 @@ _sources: dict[uuid.UUID, tuple[float, SourceInfo]] = {}
 _no_erasures: dict[uuid.UUID, float] = {}
 
 
+def forget_source(source_id: uuid.UUID) -> None:
+    """Drop this process's cached copy (other processes notice within the cache time)."""
+    _sources.pop(source_id, None)
+
+
 def forget_no_erasures(tenant_id: uuid.UUID) -> None:
     _no_erasures.pop(tenant_id, None)
 

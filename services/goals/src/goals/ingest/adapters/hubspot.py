@@ -241,7 +241,9 @@ def _map_item(
             return mapped
         _remember(state, "contact", object_id, name, item.get("propertyValue"), occurred_ms)
     elif subscription == "contact.creation":
-        owner = _text(state.get("contact", object_id).get("hubspot_owner_id"))
+        owner = _text(
+            _as_of(state.get("contact", object_id), item.get("occurredAt")).get("hubspot_owner_id")
+        )
         if owner is None:
             mapped.error = _no_owner("contact", object_id)
             return mapped
@@ -261,6 +263,18 @@ def _map_item(
     return mapped
 
 
+def _as_of(known: dict[str, Any], occurred: Any) -> dict[str, Any]:
+    """The remembered properties as they stood at ``occurred`` (epoch ms)."""
+    changed = known.get(CHANGED_AT)
+    if not isinstance(changed, dict) or not isinstance(occurred, int):
+        return known
+    return {
+        name: value
+        for name, value in known.items()
+        if not isinstance(changed.get(name), int) or changed[name] <= occurred
+    }
+
+
 def _deal_event(
     mapped: Mapped,
     item: dict[str, Any],
@@ -271,7 +285,9 @@ def _deal_event(
     state: ObjectState,
     stage: str | None,
 ) -> None:
-    known = state.get("deal", deal_id)
+    # As of the item's own time: a redelivery maps to the same event whatever came after it
+    # (the same id with other content would be a conflict).
+    known = _as_of(state.get("deal", deal_id), item.get("occurredAt"))
     owner = _text(known.get("hubspot_owner_id"))
     if owner is None:
         mapped.error = _no_owner("deal", deal_id)
