@@ -113,13 +113,27 @@ async def bench(args: argparse.Namespace, admin_url: str, kafka: str, work: Path
         deadline = time.time() + args.timeout
         while True:
             async with engine.connect() as conn:
-                done = (await conn.execute(text("SELECT count(*) FROM goals.inbox"))).scalar_one()
+                done = (
+                    await conn.execute(
+                        text(
+                            "SELECT count(*) FROM goals.inbox"
+                            " WHERE consumer_group NOT LIKE '%goals-alerts'"
+                        )
+                    )
+                ).scalar_one()
             if done >= args.events or time.time() > deadline:
                 break
             await asyncio.sleep(0.05)
         final = time.time()
         async with engine.connect() as conn:
-            rows = (await conn.execute(text("SELECT event_id, consumed_at FROM goals.inbox"))).all()
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT event_id, consumed_at FROM goals.inbox"
+                        " WHERE consumer_group NOT LIKE '%goals-alerts'"
+                    )
+                )
+            ).all()
             total = (
                 await conn.execute(
                     text(

@@ -261,6 +261,7 @@ async def test_pipedrive(database: DatabaseUrls) -> None:
         assert (
             await client.post(path, json=payload, headers={"content-type": "application/json"})
         ).status_code == 401
+        assert (await client.get("/v1/quarantine", headers=admin)).json() == []  # nothing stored
         for attempt in (1, 2, 3):  # retried deliveries: one event
             payload["meta"]["attempt"] = attempt  # type: ignore[index]
             r = await client.post(path, json=payload, headers=basic("crm", source["secret"]))

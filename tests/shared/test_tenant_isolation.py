@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from allinone.app import create_app
 from shared.db.bootstrap import DatabaseUrls
+from shared.periods import PeriodKind, period_of, previous
 from tests.e2e.slice import configure, configure_org, post_events, slice_events
-from tests.helpers import activity, auth, eventually, make_settings, running, signed
+from tests.helpers import activity, auth, eventually, free_port, make_settings, running, signed
 
 SCHEMAS = ("goals", "scoring", "incentives")
 # Tables that hold no tenant data, each with the reason.
@@ -134,12 +136,52 @@ async def fill_goals_tables(
     }
     r = await client.post(path, content=raw, headers=headers)
     assert r.status_code == 207, r.text
+    await fill_alert_tables(client, settings, tenant_id, source)
+
+
+async def fill_alert_tables(
+    client: Any, settings: Any, tenant_id: uuid.UUID, source: dict[str, Any]
+) -> None:
+    """Alert settings, a channel (nobody listening: attempts recorded), and a spike whose alert
+    asks for evidence."""
+    admin = auth(settings, tenant_id, "admin")
+    r = await client.put("/v1/alerts/settings", json={"locale": "en"}, headers=admin)
+    assert r.status_code == 200, r.text
+    channel = {"kind": "slack", "url": f"http://127.0.0.1:{free_port()}/nobody"}
+    assert (
+        await client.post("/v1/alerts/channels", json=channel, headers=admin)
+    ).status_code == 201
+    last = previous(period_of(PeriodKind.MONTH, datetime.now(UTC).date()))
+    before = previous(last)
+    events = [
+        activity(f"spike-{p.label}", amount=amount, occurred_at=f"{p.start}T10:00:00+08:00")
+        | {"recorded_at": f"{p.start}T10:00:00+08:00"}
+        for p, amount in ((before, "100.00"), (last, "300.00"))
+    ]
+    body, headers = signed(source["secret"], events)
+    r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+    assert r.status_code == 207, r.text
+
+    async def spike() -> list[dict[str, Any]]:
+        r = await client.get(
+            "/v1/alerts", params={"rule": "spike_drop", "person_id": "p-1"}, headers=admin
+        )
+        return list(r.json())
+
+    (alert,) = await eventually(spike)
+    rep = auth(settings, tenant_id, "rep", subject="p-1")
+    r = await client.post(
+        f"/v1/alerts/{alert['alert_id']}/evidence", json={"text": "big order"}, headers=rep
+    )
+    assert r.status_code == 201, r.text
 
 
 @pytest.fixture
 async def two_tenants(database: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
     """Run the vertical slice for two tenants so that every table holds rows of both."""
-    settings = make_settings(database)
+    settings = make_settings(
+        database, outbound_allow_private=True, alert_sweep_seconds=0.3, outbound_backoff_scale=0.01
+    )
     async with running(create_app(settings)) as client:
         clients = {"goals": client, "scoring": client, "incentives": client}
         tenants = []
@@ -180,7 +222,12 @@ async def two_tenants(database: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
                         text("SELECT count(DISTINCT tenant_id) FROM goals.late_activities")
                     )
                 ).scalar_one()
-            return n == 2 and scores == 2 and teams == 2 and late == 2
+                attempts = (
+                    await conn.execute(
+                        text("SELECT count(DISTINCT tenant_id) FROM goals.delivery_attempts")
+                    )
+                ).scalar_one()
+            return n == 2 and scores == 2 and teams == 2 and late == 2 and attempts == 2
 
         await eventually(settled)
         await admin.dispose()

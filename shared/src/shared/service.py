@@ -29,6 +29,7 @@ from shared.http.ratelimit import RateLimiter
 from shared.org import OrgTables
 from shared.runtime import SHARED_MIGRATIONS, Runtime, provision_embedded
 from shared.settings import BaseServiceSettings, Environment
+from shared.tasks import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,13 @@ class ServiceSpec:
     migrations: Path
     routers: Sequence[APIRouter]
     query: type
+    subscription: type | None = None
     consumers: Sequence[ConsumerSpec] = field(default_factory=tuple)
     # The service's copy of the reporting lines (access decisions for managers).
     org: OrgTables | None = None
     on_start: Callable[[Runtime], Any] | None = None
+    # Background jobs of the service's workers (time-driven checks, outbound deliveries).
+    tasks: Sequence[Callable[[Runtime], Periodic]] = field(default_factory=tuple)
 
 
 async def migrate(settings: BaseServiceSettings, specs: Sequence[ServiceSpec]) -> None:
@@ -67,7 +71,11 @@ def graphql_schema(
 ) -> strawberry.Schema:
     queries = tuple(spec.query for spec in specs)
     query = queries[0] if len(queries) == 1 else merge_types("Query", queries)
-    return strawberry.Schema(query=query, extensions=hardening(settings))
+    subs = tuple(spec.subscription for spec in specs if spec.subscription is not None)
+    subscription = None
+    if subs:
+        subscription = subs[0] if len(subs) == 1 else merge_types("Subscription", subs)
+    return strawberry.Schema(query=query, subscription=subscription, extensions=hardening(settings))
 
 
 def create_app(
@@ -157,7 +165,7 @@ class Workers:
     def __init__(self, runtime: Runtime, specs: Sequence[ServiceSpec]):
         self.runtime = runtime
         self.specs = specs
-        self._loops: list[ConsumerLoop | OutboxRelay] = []
+        self._loops: list[ConsumerLoop | OutboxRelay | Periodic] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -188,10 +196,12 @@ class Workers:
                         linger=s.consumer_linger_seconds,
                     )
                 )
+            for make in spec.tasks:
+                self._loops.append(make(rt))
         for loop in self._loops:
             self._tasks.append(asyncio.create_task(self._supervise(loop)))
 
-    async def _supervise(self, loop: ConsumerLoop | OutboxRelay) -> None:
+    async def _supervise(self, loop: ConsumerLoop | OutboxRelay | Periodic) -> None:
         """Keep a loop running: a crash is logged and the loop restarts after a pause."""
         while True:
             try:

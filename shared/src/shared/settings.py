@@ -64,6 +64,13 @@ class BaseServiceSettings(BaseSettings):
     # The public base URL webhooks are posted to (some vendors sign the full URI).
     public_base_url: str = "http://127.0.0.1:8000"
     webhook_tolerance_seconds: int = 300
+    # Outbound calls (alert channels) go only to registered URLs; private, loopback and
+    # link-local targets are refused unless this is on (tests turn it on for a local receiver).
+    outbound_allow_private: bool = False
+    # Multiplies the retry schedule of outbound deliveries (now, 5 s, 30 s, 2 min, 10 min, 1 h).
+    outbound_backoff_scale: float = 1.0
+    # How often time-driven early warnings (pace without activity, stalled deals) are checked.
+    alert_sweep_seconds: float = 60.0
     webhook_max_body_bytes: int = 1024 * 1024
     outbox_poll_seconds: float = 0.2
     consumer_batch_size: int = 500

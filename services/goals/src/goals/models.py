@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -399,3 +400,120 @@ class Erasure(Base):
     pseudonym: Mapped[str] = mapped_column(Text)
     erased_by: Mapped[str] = mapped_column(Text)
     erased_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class AlertSettings(Base):
+    """A tenant's early-warning thresholds, message locale and front-end link."""
+
+    __tablename__ = "alert_settings"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    thresholds: Mapped[dict[str, Any]]
+    locale: Mapped[str] = mapped_column(Text, default="zh")
+    link_base: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Alert(Base):
+    """An early warning: its rule, person, period, the figures behind it; open → acknowledged →
+    resolved. One open alert per cause (rule + subject)."""
+
+    __tablename__ = "alerts"
+
+    alert_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    rule: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    person_id: Mapped[str | None] = mapped_column(Text)
+    team_id: Mapped[str | None] = mapped_column(Text)
+    metric: Mapped[str | None] = mapped_column(Text)
+    period: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(Text)
+    figures: Mapped[dict[str, Any]]
+    evidence_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(Text, default="open")
+    opened_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    acknowledged_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(
+            "uq_alerts_one_open_per_cause",
+            "tenant_id",
+            "rule",
+            "subject",
+            unique=True,
+            postgresql_where=text("status <> 'resolved'"),
+        ),
+        Index("ix_alerts_tenant_person", "tenant_id", "person_id", "status"),
+    )
+
+
+class AlertEvidence(Base):
+    """Evidence a person attaches to an anomaly; a manager accepts or rejects it."""
+
+    __tablename__ = "alert_evidence"
+
+    evidence_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    alert_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
+    submitted_by: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    decision: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Channel(Base):
+    """Where a tenant's alerts go: our signed JSON, DingTalk, WeCom, Feishu or Slack."""
+
+    __tablename__ = "channels"
+
+    channel_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    kind: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(Text, default="zh")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Delivery(Base):
+    """One alert to one channel: retried with backoff until delivered or given up."""
+
+    __tablename__ = "deliveries"
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    channel_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    alert_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event: Mapped[str] = mapped_column(Text)  # raised / resolved
+    status: Mapped[str] = mapped_column(Text, default="pending")  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+
+
+class DeliveryAttempt(Base):
+    """Every attempt of a delivery, with its status code (0: no answer)."""
+
+    __tablename__ = "delivery_attempts"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status_code: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempted_at: Mapped[datetime] = mapped_column(server_default=func.now())

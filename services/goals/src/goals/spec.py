@@ -4,6 +4,10 @@ from pathlib import Path
 
 from strawberry.tools import merge_types
 
+from goals.alerts.delivery import deliverer
+from goals.alerts.endpoints import router as alerts_router
+from goals.alerts.gql import AlertsSubscription
+from goals.alerts.handlers import alerts_handler, sweeper
 from goals.catalog.endpoints import router as catalog_router
 from goals.funnel.endpoints import router as funnel_router
 from goals.funnel.gql import FunnelQuery
@@ -37,6 +41,7 @@ SERVICE = ServiceSpec(
         mappings_router,
         totals_router,
         targets_router,
+        alerts_router,
         catalog_router,
         imports_router,
         funnel_router,
@@ -46,7 +51,15 @@ SERVICE = ServiceSpec(
         audit_router("goals", audit_log),
     ),
     query=merge_types("GoalsServiceQuery", (TotalsQuery, GoalsQuery, FunnelQuery)),
+    subscription=AlertsSubscription,
     consumers=(
         ConsumerSpec(group="goals", topics=(Topic.activities,), handler=activities_handler),
+        # Early warnings judge activities and the figures they moved, in their own group.
+        ConsumerSpec(
+            group="goals-alerts",
+            topics=(Topic.activities, Topic.progress),
+            handler=alerts_handler,
+        ),
     ),
+    tasks=(sweeper, deliverer),
 )

@@ -186,6 +186,30 @@ class PeriodClosed(EventBase):
     payload: PeriodClosedPayload
 
 
+class AlertPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    alert_id: uuid.UUID
+    rule: str
+    subject: str
+    status: Literal["open", "acknowledged", "resolved"]
+    severity: str
+    person_id: str | None = None
+    team_id: str | None = None
+    metric: str | None = None
+    period: str | None = None
+    figures: dict[str, Any] = Field(default_factory=dict)
+    evidence_requested: bool = False
+    resolution: str | None = None
+
+
+class AlertChanged(EventBase):
+    """An early warning was raised, acknowledged or resolved (goals.alerts.v1)."""
+
+    type: Literal["alert.changed"] = "alert.changed"
+    payload: AlertPayload
+
+
 Event = Annotated[
     ActivityRecorded
     | ProgressUpdated
@@ -195,7 +219,8 @@ Event = Annotated[
     | TeamSet
     | MembershipSet
     | PersonSet
-    | PeriodClosed,
+    | PeriodClosed
+    | AlertChanged,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
@@ -210,6 +235,7 @@ TOPIC_OF: dict[str, Topic] = {
     "org.membership_set": Topic.org,
     "org.person_set": Topic.org,
     "org.period_closed": Topic.org,
+    "alert.changed": Topic.alerts,
 }
 
 E = TypeVar("E", bound=EventBase)

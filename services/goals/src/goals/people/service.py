@@ -6,13 +6,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import cast, func, or_, update
+from sqlalchemy import cast, func, or_, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import Text
 
 from goals.ingest.service import forget_no_erasures
 from goals.models import (
     Activity,
+    Alert,
+    AlertEvidence,
     Correction,
     DistinctKey,
     Erasure,
@@ -77,6 +79,10 @@ async def export(uow: UnitOfWork, tenant_id: uuid.UUID, person_id: str) -> dict[
         "proposals": await rows_of(
             s, Proposal.__table__, tenant_id, Proposal.proposed_by == person_id
         ),
+        "alerts": await rows_of(s, Alert.__table__, tenant_id, Alert.person_id == person_id),
+        "evidence": await rows_of(
+            s, AlertEvidence.__table__, tenant_id, AlertEvidence.submitted_by == person_id
+        ),
         "audit_log": await audit_rows_about(s, audit_log, tenant_id, person_id),
     }
 
@@ -106,7 +112,24 @@ async def erase(
             (Fact.__table__, "actor_id"),
             (org.memberships, "person_id"),
             (org.teams, "manager_id"),
+            (Alert.__table__, "person_id"),
+            (Alert.__table__, "acknowledged_by"),
+            (Alert.__table__, "resolved_by"),
+            (AlertEvidence.__table__, "submitted_by"),
+            (AlertEvidence.__table__, "decided_by"),
         ],  # type: ignore[list-item]
+    )
+    # Alert causes name the person as one "|"-separated part ("p-12|metric|2026-03").
+    await s.execute(
+        text(
+            """
+            UPDATE goals.alerts
+            SET subject = array_to_string(
+                array_replace(string_to_array(subject, '|'), :person, :pseudonym), '|')
+            WHERE tenant_id = :tenant AND :person = ANY(string_to_array(subject, '|'))
+            """
+        ),
+        {"tenant": tenant_id, "person": person_id, "pseudonym": pseudonym},
     )
     # The person's own record keeps its dates (targets stay prorated), not who they were.
     await s.execute(
