@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -220,6 +220,65 @@ async def test_rules_fire_once_per_cause_and_clear(database: DatabaseUrls) -> No
 
         await eventually(cleared)
         assert await alerts(client, admin, person_id="p-6") == []
+
+        # the pace view: actual to date against the straight line to the target, day by day
+        goals = (
+            await client.get(
+                "/v1/goals",
+                params={"owner_kind": "person", "owner_id": "p-6", "period": month.label},
+                headers=admin,
+            )
+        ).json()
+        r = await client.get(f"/v1/goals/{goals[0]['goal_id']}/pace", headers=admin)
+        assert r.status_code == 200, r.text
+        pace = r.json()
+        assert pace["points"][0]["date"] == month.start.isoformat()
+        assert Decimal(pace["points"][-1]["actual"]) == 1000
+        assert pace["points"][-1]["date"] == now.date().isoformat()
+        assert (
+            Decimal(pace["points"][-1]["expected"]) == Decimal(1000) * (now.date().day) / month.days
+        )
+
+        # a deal with no stage change for 14 days stalls; a stage change clears it
+        quote = recorded(
+            activity(
+                "q-1",
+                actor="p-7",
+                type="quote_sent",
+                amount=None,
+                deal_id="d-1",
+                occurred_at=at(now - timedelta(days=14, minutes=1)),
+            )
+        )
+        await post(client, source, [quote])
+
+        async def stalled() -> dict[str, Any]:
+            found = await alerts(client, admin, rule="stalled_deal")
+            assert len(found) == 1 and found[0]["subject"] == "d-1", found
+            return found[0]
+
+        await eventually(stalled)
+        await post(
+            client,
+            source,
+            [
+                recorded(
+                    activity(
+                        "w-1",
+                        actor="p-7",
+                        type="deal_won",
+                        amount=None,
+                        deal_id="d-1",
+                        occurred_at=at(now - timedelta(hours=1)),
+                    )
+                )
+            ],
+        )
+
+        async def unstalled() -> bool:
+            return await alerts(client, admin, rule="stalled_deal") == []
+
+        await eventually(unstalled)
 
         # lifecycle: open → acknowledged (who, when) → resolved; no way back
         (late_alert,) = by_rule["late_entry"]
@@ -447,6 +506,3 @@ async def test_outbound_webhook_is_signed_and_retried_until_delivered(
     finally:
         srv.should_exit = True
         await asyncio.wait_for(task, 15)
-
-
-_ = uuid

@@ -511,3 +511,61 @@ async def late_activities(
             .order_by(LateActivity.recorded_at, LateActivity.activity_id)
         )
         return [LateOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get("/v1/goals/{goal_id}/pace")
+async def get_pace(
+    goal_id: uuid.UUID,
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> dict[str, object]:
+    """The pace view: for each day of the period so far, the actual to date against the straight
+    line to the target (what early warnings judge)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from goals.totals.explain import explain
+    from shared.periods import local_date
+
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        goal = await visible_goal(rt, who, session, goal_id)
+        timezone, fiscal_start = await tenant_calendar(session, who.tenant_id)
+        catalog = await tenant_catalog(session, who.tenant_id)
+        definition = catalog.get(goal_metric_key(goal))
+        if definition is None or not definition.additive:
+            raise service.invalid("metric", "a pace line needs an additive metric (count or sum)")
+        period = decompose.goal_period(goal, fiscal_start)
+        (figure,) = await goal_figures(session, who.tenant_id, [goal], datetime.now(UTC))
+        why = await explain(
+            session, who.tenant_id, goal.owner_kind, goal.owner_id, period, goal_metric_key(goal)
+        )
+    per_day: dict[object, Decimal] = {}
+    for line in why.lines if why else []:
+        day = local_date(datetime.fromisoformat(line.occurred_at), timezone)
+        per_day[day] = per_day.get(day, Decimal(0)) + (line.value or Decimal(0))
+    today = min(local_date(datetime.now(UTC), timezone), period.end)
+    points = []
+    running = Decimal(0)
+    day = period.start
+    while day <= today:
+        running += per_day.get(day, Decimal(0))
+        elapsed = Decimal((day - period.start).days + 1) / period.days
+        points.append(
+            {
+                "date": day.isoformat(),
+                "actual": str(running),
+                "expected": str(figure.effective_target * elapsed),
+            }
+        )
+        day += timedelta(days=1)
+    return {
+        "goal_id": str(goal.goal_id),
+        "period": period.label,
+        "target": str(figure.effective_target),
+        "actual": None if figure.actual is None else str(figure.actual),
+        "elapsed": str(figure.elapsed),
+        "projected_attainment": None
+        if figure.projected_attainment is None
+        else str(figure.projected_attainment),
+        "points": points,
+    }
