@@ -74,6 +74,18 @@ def validation_problem(
     )
 
 
+def invalid_field(field: str, message: str, **extra: Any) -> Problem:
+    """A 422 naming one field: ``detail`` says "<field>: <message>", ``errors`` lists it."""
+    return Problem(
+        422,
+        "Invalid request",
+        f"{field}: {message}",
+        kind="validation-error",
+        errors=[{"field": field, "message": message}],
+        **extra,
+    )
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     return JSONResponse(
         problem.body(str(request.url.path) if request else None),

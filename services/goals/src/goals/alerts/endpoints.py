@@ -27,7 +27,7 @@ from shared.auth.access import may_see_owner, principal, requires
 from shared.auth.tokens import Principal
 from shared.db import audit
 from shared.db.uow import tenant_session, unit_of_work
-from shared.http.problems import Problem
+from shared.http.problems import Problem, invalid_field
 from shared.runtime import Runtime
 from shared.service import runtime_of
 
@@ -265,13 +265,7 @@ async def decide_evidence(
         excluded: list[str] = []
         if not body.accept and body.exclude_activities:
             if body.source_id is None:
-                raise Problem(
-                    422,
-                    "Invalid request",
-                    "source_id: the activities' source is required",
-                    kind="validation-error",
-                    errors=[{"field": "source_id", "message": "required with exclude_activities"}],
-                )
+                raise invalid_field("source_id", "required with exclude_activities")
             source = await source_info(uow.session, who.tenant_id, body.source_id)
             if source is None:
                 raise Problem(404, "Not found", "no such source")
@@ -327,23 +321,11 @@ async def add_channel(
     from goals.alerts.channels import TargetRefused, check_target
 
     if body.kind in ("quotient", "dingtalk", "feishu") and not body.secret:
-        raise Problem(
-            422,
-            "Invalid request",
-            "secret: required for this kind",
-            kind="validation-error",
-            errors=[{"field": "secret", "message": "required"}],
-        )
+        raise invalid_field("secret", "required for this kind")
     try:
         await check_target(body.url, allow_private=rt.settings.outbound_allow_private)
     except TargetRefused as exc:
-        raise Problem(
-            422,
-            "Invalid request",
-            f"url: {exc}",
-            kind="validation-error",
-            errors=[{"field": "url", "message": str(exc)}],
-        ) from exc
+        raise invalid_field("url", str(exc)) from exc
     channel_id = uuid.uuid4()
     async with unit_of_work(rt.sessions, messaging) as uow:
         await uow.set_tenant(who.tenant_id)

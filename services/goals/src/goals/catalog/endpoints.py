@@ -24,6 +24,7 @@ from shared.auth.tokens import Principal
 from shared.db import audit
 from shared.db.uow import tenant_session, unit_of_work
 from shared.http.problems import Problem
+from shared.http.problems import invalid_field as invalid
 from shared.runtime import Runtime
 from shared.service import runtime_of
 
@@ -37,16 +38,6 @@ class MetricOut(BaseModel):
     origin: Literal["builtin", "standard", "override", "tenant"]
     additive: bool
     definition: dict[str, Any]
-
-
-def invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
-        f"{field}: {message}",
-        kind="validation-error",
-        errors=[{"field": field, "message": message}],
-    )
 
 
 @router.get("/v1/metrics", response_model=list[MetricOut])

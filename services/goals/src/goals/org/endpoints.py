@@ -17,7 +17,7 @@ from goals.org import people, service
 from shared.auth.access import requires
 from shared.auth.tokens import Principal
 from shared.db.uow import tenant_session, unit_of_work
-from shared.http.problems import Problem
+from shared.http.problems import invalid_field
 from shared.runtime import Runtime
 from shared.service import runtime_of
 
@@ -51,20 +51,14 @@ async def put_team(
         await service.save_team(uow, who.tenant_id, who.subject, team_id, body.model_dump())
 
 
+Role = Literal[people.ROLES]  # type: ignore[valid-type]
+
+
 class PersonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    role: Literal[
-        "new_business_rep",
-        "account_manager",
-        "sales_rep",
-        "regional_manager",
-        "sales_assistant",
-        "manager",
-        "hr",
-        "finance",
-    ]
+    role: Role
     email: str | None = Field(default=None, max_length=320)
     manager_id: str | None = None
     active_from: date | None = Field(default=None, description="joined (targets prorate before)")
@@ -99,13 +93,7 @@ async def ensure_team(
         select(t.team_id).where(t.tenant_id == tenant_id, t.team_id == team_id)
     )
     if found is None:
-        raise Problem(
-            422,
-            "Invalid request",
-            f"{field}: unknown team {team_id!r}",
-            kind="validation-error",
-            errors=[{"field": field, "message": f"unknown team {team_id!r}"}],
-        )
+        raise invalid_field(field, f"unknown team {team_id!r}")
 
 
 @router.put("/people/{person_id}", response_model=PersonOut)

@@ -21,21 +21,15 @@ from goals.totals.progress import announce, goal_metric_key, rows_for
 from goals.totals.store import tenant_calendar
 from shared.db import audit
 from shared.db.uow import UnitOfWork
-from shared.http.problems import Problem
+from shared.http.problems import Problem, invalid_field
 from shared.periods import Period, previous
 
 OWNER_KINDS = ("company", "team", "person")
 COMPANY_ID = "company"
 
 
-def invalid(field_name: str, message: str, status: int = 422) -> Problem:
-    return Problem(
-        status,
-        "Invalid request" if status == 422 else "Conflict",
-        f"{field_name}: {message}",
-        kind="validation-error" if status == 422 else "conflict",
-        errors=[{"field": field_name, "message": message}],
-    )
+def invalid(field_name: str, message: str) -> Problem:
+    return invalid_field(field_name, message)
 
 
 @dataclass
