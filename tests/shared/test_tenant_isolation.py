@@ -137,6 +137,71 @@ async def fill_goals_tables(
     r = await client.post(path, content=raw, headers=headers)
     assert r.status_code == 207, r.text
     await fill_alert_tables(client, settings, tenant_id, source)
+    await fill_scoring_tables(client, settings, tenant_id)
+
+
+async def fill_scoring_tables(client: Any, settings: Any, tenant_id: uuid.UUID) -> None:
+    """A scorecard with a manual item and a 360° rating, closed with forced distribution on, then
+    appealed and reported on."""
+    hr = auth(settings, tenant_id, "hr")
+    template = {
+        "name": "t",
+        "items": [
+            {"key": "m", "name": "M", "source": "manual", "weight": 50},
+            {"key": "q", "name": "Q", "kind": "qualitative", "weight": 50},
+        ],
+    }
+    assert (
+        await client.put("/v1/scorecard-templates/t", json=template, headers=hr)
+    ).status_code == 200
+    bands = [
+        {"grade": g, "lower": b}
+        for g, b in (("S", "90"), ("A", "80"), ("B", "70"), ("C", "60"), ("D", "0"))
+    ]
+    r = await client.put(
+        "/v1/grading", json={"bands": bands, "forced_distribution": True}, headers=hr
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        "/v1/scorecards",
+        json={"template": "t", "period": "2026-06", "person_ids": ["p-1"]},
+        headers=hr,
+    )
+    card = r.json()[0]["scorecard_id"]
+    r = await client.put(
+        f"/v1/scorecards/{card}/items/m", json={"actual": "1", "target": "1"}, headers=hr
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/v1/scorecards/{card}/reviews",
+        json={"raters": [{"rater_id": "m-1", "group": "manager"}]},
+        headers=hr,
+    )
+    assert r.status_code == 201
+    r = await client.post(
+        f"/v1/scorecards/{card}/ratings",
+        json={"ratings": [{"item_key": "q", "score": 80}]},
+        headers=auth(settings, tenant_id, "manager", subject="m-1"),
+    )
+    assert r.status_code == 200, r.text
+    assert (await client.post("/v1/periods/2026-06/close", headers=hr)).status_code == 200
+
+    async def final() -> bool:
+        r = await client.get("/v1/calibrations", params={"period": "2026-06"}, headers=hr)
+        return bool(r.json())
+
+    await eventually(final)
+    rep = auth(settings, tenant_id, "rep", subject="p-1")
+    r = await client.post(
+        "/v1/appeals", json={"scorecard_id": card, "item_key": "q", "reason": "x"}, headers=rep
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/v1/scorecards/{card}/report",
+        json={"manager_id": "m-1", "delivered_on": "2026-07-01"},
+        headers=hr,
+    )
+    assert r.status_code == 201, r.text
 
 
 async def fill_alert_tables(

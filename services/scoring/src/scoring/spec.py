@@ -2,11 +2,16 @@
 
 from pathlib import Path
 
+from scoring.appeals.endpoints import router as appeals_router
+from scoring.calibration.endpoints import router as calibration_router
+from scoring.interviews.endpoints import router as interviews_router
 from scoring.models import audit_log, messaging, org
 from scoring.people.service import export as people_export
+from scoring.results.endpoints import router as results_router
 from scoring.score.endpoints import router as score_router
 from scoring.score.gql import ScoringQuery
 from scoring.score.handlers import progress_handler
+from scoring.scorecards.endpoints import router as scorecards_router
 from shared.events.topics import Topic
 from shared.http.audit import audit_router
 from shared.http.people import export_router
@@ -21,6 +26,11 @@ SERVICE = ServiceSpec(
     migrations=MIGRATIONS,
     routers=(
         score_router,
+        scorecards_router,
+        calibration_router,
+        appeals_router,
+        interviews_router,
+        results_router,
         audit_router("scoring", audit_log),
         export_router("scoring", messaging, people_export),
     ),

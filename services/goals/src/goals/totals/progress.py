@@ -182,7 +182,8 @@ async def announce(
         count += 1
     if person_months:
         for k, (end, _value, events) in sorted(touched.items()):
-            if k[0] != "person" or k[3] != "month" or k in emitted:
+            # Every period but weeks: scorecards (scoring) are per month, quarter, half or year.
+            if k[0] != "person" or k[3] == "week" or k in emitted:
                 continue
             definition = catalog.get(k[2])
             if definition is None:
@@ -195,6 +196,7 @@ async def announce(
                 ProgressPayload(
                     person_id=k[1],
                     metric=k[2],
+                    period_kind=k[3],  # type: ignore[arg-type]
                     period_start=k[4],
                     period_end=end,
                     actual=actual,

@@ -8,13 +8,16 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from scoring.calibration.service import close_period
 from scoring.models import Score, ScoreItem, org
 from scoring.people.service import apply_erasure
 from scoring.score.maths import Direction, quantitative_score
+from scoring.scorecards.handlers import apply_to_scorecards
 from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
     Event,
+    PeriodClosed,
     ProgressUpdated,
     ScoreComputed,
     ScorePayload,
@@ -118,5 +121,13 @@ async def apply_progress(uow: UnitOfWork, events: Sequence[Event]) -> None:
         )
 
 
+async def apply_all(uow: UnitOfWork, events: Sequence[Event]) -> None:
+    await apply_progress(uow, events)
+    await apply_to_scorecards(uow, events)
+    for event in events:
+        if isinstance(event, PeriodClosed):
+            await close_period(uow, event)
+
+
 def progress_handler(_rt: Runtime) -> Handler:
-    return with_org_events(apply_progress, org, apply_erasure)
+    return with_org_events(apply_all, org, apply_erasure)
