@@ -7,6 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from allinone.app import create_app
 from shared.db.bootstrap import DatabaseUrls
 from tests.helpers import (
@@ -43,8 +45,12 @@ TEMPLATE = {
 }
 
 
-async def test_a_scorecard_scores_live_and_from_reviews(database: DatabaseUrls) -> None:
-    settings = make_settings(database)
+async def test_a_scorecard_scores_live_and_from_reviews(
+    database: DatabaseUrls, bus_kind: str, request: pytest.FixtureRequest
+) -> None:
+    """Over the embedded bus and over a real Kafka broker: webhook → goals → scoring."""
+    kafka = request.getfixturevalue("kafka_bootstrap") if bus_kind == "kafka" else None
+    settings = make_settings(database, kafka=kafka)
     async with running(create_app(settings)) as client:
         tenant, source = await create_tenant_and_source(client, settings)
         hr = auth(settings, tenant, "hr")

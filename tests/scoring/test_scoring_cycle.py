@@ -164,6 +164,24 @@ async def test_close_calibrate_appeal_interview_and_results(database: DatabaseUr
         ).json()
         assert (card["status"], card["grade"]) == ("final", final["p-07"])
 
+        # ranks within the team (1, 2, ...) and the grade distribution after calibration
+        r = await client.get(
+            "/v1/scorecards/ranking", params={"period": "2026-03", "team_id": "t-1"}, headers=hr
+        )
+        board = r.json()
+        assert [e["person_id"] for e in board["ranking"][:3]] == ["p-00", "p-01", "p-02"]
+        assert board["ranking"][0]["rank"] == 1 and board["ranking"][-1]["rank"] == 20
+        assert board["distribution"] == {"S": 3, "A": 6, "B": 10, "C": 1}
+        query = '{ teamRanking(period: "2026-03", teamId: "t-1") }'
+        data = (
+            await client.post(
+                "/graphql",
+                json={"query": query},
+                headers=auth(settings, tenant, "manager", subject="m-1"),
+            )
+        ).json()
+        assert data["data"]["teamRanking"]["distribution"] == board["distribution"], data
+
         # appeals: the person appeals, a committee member who is not their manager decides
         r = await client.post(
             "/v1/appeals",

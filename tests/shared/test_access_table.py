@@ -62,6 +62,8 @@ REST: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/scorecards/{scorecard_id}/interview"): ANY,
     ("POST", "/v1/scorecards/{scorecard_id}/interview/sign"): ANY,
     ("GET", "/v1/results"): {"admin", "hr"},
+    ("GET", "/v1/scorecards/ranking"): {"admin", "hr", "finance", "committee"},
+    ("POST", "/v1/scorecards/{scorecard_id}/reviews/remind"): SETTERS,
     ("GET", "/v1/goals/{goal_id}/pace"): ANY,
     ("GET", "/v1/alerts/settings"): ANY,
     ("PUT", "/v1/alerts/settings"): {"admin", "hr"},
@@ -117,12 +119,19 @@ GRAPHQL: dict[str, set[str]] = {
     "funnel": READERS,
     "goalTree": READERS,
     "leaderboard": ANY,  # recognition: names and attainment are public inside the company
+    "scorecard": READERS,
+    "teamRanking": READERS,  # managers: their own teams
+    "reviewsToDo": ANY,
 }
+GRAPHQL_SCALARS = {"scorecard", "teamRanking", "reviewsToDo"}  # JSON: no selection set
 # The arguments each field is asked with, for a person ({person}); by default a month.
 GRAPHQL_ARGS: dict[str, str] = {
     "funnel": 'personId: "{person}", period: "2026-Q1"',
     "goalTree": 'ownerKind: "person", ownerId: "{person}", period: "2026-03", metric: "visits"',
     "leaderboard": 'metric: "visits", period: "2026-03"',
+    "scorecard": 'personId: "{person}", period: "2026-03"',
+    "teamRanking": 'period: "2026-03", teamId: "t-1"',
+    "reviewsToDo": "",
 }
 # How to call each route: path, query, body. Figures are asked for someone else ("p-2").
 CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
@@ -231,6 +240,12 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
         None,
     ),
     ("GET", "/v1/results"): ("/v1/results", {"period": "2026-03"}, None),
+    ("GET", "/v1/scorecards/ranking"): ("/v1/scorecards/ranking", {"period": "2026-03"}, None),
+    ("POST", "/v1/scorecards/{scorecard_id}/reviews/remind"): (
+        f"/v1/scorecards/{NOWHERE}/reviews/remind",
+        {},
+        None,
+    ),
     ("GET", "/v1/goals/{goal_id}/pace"): (f"/v1/goals/{NOWHERE}/pace", {}, None),
     ("GET", "/v1/alerts/settings"): ("/v1/alerts/settings", {}, None),
     ("PUT", "/v1/alerts/settings"): ("/v1/alerts/settings", {}, {"locale": "en"}),
@@ -416,9 +431,13 @@ async def test_graphql_decisions(app_client, role: str) -> None:
     client, settings, tenant = app_client
     headers = auth(settings, tenant, role, subject="p-1")
     for field, allowed in GRAPHQL.items():
-        for person, expect_allowed in (("p-2", role in allowed), ("p-1", True)):
-            args = GRAPHQL_ARGS.get(field, 'personId: "{person}", month: "2026-03"')
-            query = f"{{ {field}({args.format(person=person)}) {{ __typename }} }}"
+        args = GRAPHQL_ARGS.get(field, 'personId: "{person}", month: "2026-03"')
+        # A field about a person is also asked about the caller themselves (always allowed).
+        cases = [("p-2", role in allowed)] + ([("p-1", True)] if "{person}" in args else [])
+        for person, expect_allowed in cases:
+            call = f"({args.format(person=person)})" if args else ""
+            selection = "" if field in GRAPHQL_SCALARS else " { __typename }"
+            query = f"{{ {field}{call}{selection} }}"
             body = (await client.post("/graphql", json={"query": query}, headers=headers)).json()
             if expect_allowed:
                 assert not body.get("errors"), (field, person, body)

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from strawberry.tools import merge_types
+
 from scoring.appeals.endpoints import router as appeals_router
 from scoring.calibration.endpoints import router as calibration_router
 from scoring.interviews.endpoints import router as interviews_router
@@ -12,6 +14,7 @@ from scoring.score.endpoints import router as score_router
 from scoring.score.gql import ScoringQuery
 from scoring.score.handlers import progress_handler
 from scoring.scorecards.endpoints import router as scorecards_router
+from scoring.scorecards.gql import ScorecardsQuery
 from shared.events.topics import Topic
 from shared.http.audit import audit_router
 from shared.http.people import export_router
@@ -34,7 +37,7 @@ SERVICE = ServiceSpec(
         audit_router("scoring", audit_log),
         export_router("scoring", messaging, people_export),
     ),
-    query=ScoringQuery,
+    query=merge_types("ScoringServiceQuery", (ScoringQuery, ScorecardsQuery)),
     consumers=(
         ConsumerSpec(group="scoring", topics=(Topic.progress, Topic.org), handler=progress_handler),
     ),

@@ -4,6 +4,7 @@ review requests and ratings."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -429,29 +430,123 @@ async def submit_ratings(
         return {"scorecard_id": str(card.scorecard_id), "rated": len(body.ratings)}
 
 
+async def reviews_to_do_rows(
+    session: Any, tenant_id: uuid.UUID, rater_id: str
+) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(ReviewRequest, Scorecard)
+        .join(Scorecard, Scorecard.scorecard_id == ReviewRequest.scorecard_id)
+        .where(
+            ReviewRequest.tenant_id == tenant_id,
+            ReviewRequest.rater_id == rater_id,
+            ReviewRequest.status == "pending",
+        )
+    )
+    return [
+        {
+            "scorecard_id": str(c.scorecard_id),
+            "person_id": c.person_id,
+            "period": c.period,
+            "group": r.rater_group,
+            "items": [i["key"] for i in c.items if i["kind"] == "qualitative"],
+            "reminded_at": None if r.reminded_at is None else r.reminded_at.isoformat(),
+        }
+        for r, c in rows
+    ]
+
+
 @router.get("/v1/reviews/todo")
 async def reviews_to_do(
     who: Annotated[Principal, Depends(principal)],
     rt: Annotated[Runtime, Depends(runtime_of)],
 ) -> list[dict[str, Any]]:
-    """The reviews the caller was asked for and has not given yet."""
+    """The reviews the caller was asked for and has not given yet (with any reminder)."""
     async with tenant_session(rt.sessions, who.tenant_id) as session:
-        rows = await session.execute(
-            select(ReviewRequest, Scorecard)
-            .join(Scorecard, Scorecard.scorecard_id == ReviewRequest.scorecard_id)
-            .where(
-                ReviewRequest.tenant_id == who.tenant_id,
-                ReviewRequest.rater_id == who.subject,
-                ReviewRequest.status == "pending",
+        return await reviews_to_do_rows(session, who.tenant_id, who.subject)
+
+
+async def ranking(
+    session: Any, tenant_id: uuid.UUID, period: str, team_id: str | None
+) -> dict[str, Any]:
+    """Competition ranks (1, 2, 2, 4) on the rounded totals, in a team or the company, and the
+    grade distribution."""
+    from scoring.grades.maths import competition_ranks
+
+    query = select(Scorecard).where(Scorecard.tenant_id == tenant_id, Scorecard.period == period)
+    cards = list(await session.scalars(query))
+    if team_id is not None:
+        m = org.memberships.c
+        people = set(
+            await session.scalars(
+                select(m.person_id).where(m.tenant_id == tenant_id, m.team_id == team_id)
             )
         )
-        return [
+        cards = [c for c in cards if c.person_id in people]
+    totals = {c.person_id: c.total for c in cards if c.total is not None}
+    ranks = competition_ranks(totals)
+    distribution: dict[str, int] = {}
+    for c in cards:
+        if c.grade:
+            distribution[c.grade] = distribution.get(c.grade, 0) + 1
+    entries = sorted(
+        (
             {
-                "scorecard_id": str(c.scorecard_id),
+                "rank": ranks[c.person_id],
                 "person_id": c.person_id,
-                "period": c.period,
-                "group": r.rater_group,
-                "items": [i["key"] for i in c.items if i["kind"] == "qualitative"],
+                "total": str(c.total),
+                "grade": c.grade,
+                "status": c.status,
             }
-            for r, c in rows
+            for c in cards
+            if c.person_id in ranks
+        ),
+        key=lambda e: (e["rank"], e["person_id"]),
+    )
+    return {"period": period, "team_id": team_id, "ranking": entries, "distribution": distribution}
+
+
+@router.get("/v1/scorecards/ranking")
+async def get_ranking(
+    who: Annotated[Principal, Depends(requires(*EDITORS, "manager", "finance", "committee"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+    period: Annotated[str, Query(examples=["2026-Q1"])],
+    team_id: str | None = None,
+) -> dict[str, Any]:
+    """Ranks within a team (or the company) and the grade distribution of a period."""
+    if team_id is None and not who.has(*EDITORS, "finance", "committee"):
+        raise Problem(403, "Forbidden", "the company ranking is for HR, finance and the committee")
+    if team_id is not None and not await may_see_owner(
+        rt, who, "team", team_id, date.today(), date.today()
+    ):
+        raise Problem(403, "Forbidden", "you may only rank your own teams")
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        return await ranking(session, who.tenant_id, period, team_id)
+
+
+@router.post("/v1/scorecards/{scorecard_id}/reviews/remind")
+async def remind(
+    scorecard_id: uuid.UUID,
+    who: Annotated[Principal, Depends(requires(*EDITORS, "manager"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> list[dict[str, Any]]:
+    """Remind the raters who have not reviewed yet (their 'reviews to do' lists them)."""
+    from datetime import UTC, datetime
+
+    async with unit_of_work(rt.sessions, messaging) as uow:
+        await uow.set_tenant(who.tenant_id)
+        pending = list(
+            await uow.session.scalars(
+                select(ReviewRequest).where(
+                    ReviewRequest.tenant_id == who.tenant_id,
+                    ReviewRequest.scorecard_id == scorecard_id,
+                    ReviewRequest.status == "pending",
+                )
+            )
+        )
+        now = datetime.now(UTC)
+        for r in pending:
+            r.reminded_at = now
+        return [
+            {"rater_id": r.rater_id, "group": r.rater_group, "reminded_at": now.isoformat()}
+            for r in pending
         ]
