@@ -138,6 +138,39 @@ async def fill_goals_tables(
     assert r.status_code == 207, r.text
     await fill_alert_tables(client, settings, tenant_id, source)
     await fill_scoring_tables(client, settings, tenant_id)
+    await fill_pay_tables(client, settings, tenant_id)
+
+
+async def fill_pay_tables(client: Any, settings: Any, tenant_id: uuid.UUID) -> None:
+    """A plan, its assignment and acceptance, a quota, and a prepared statement (credits come
+    from the slice's payments)."""
+    finance = auth(settings, tenant_id, "finance")
+    plan = {
+        "name": "p",
+        "effective_from": "2026-01-01",
+        "components": [{"type": "tiered", "tiers": [{"from": "0", "rate": "0.03"}]}],
+    }
+    r = await client.put("/v1/plans/std", json=plan, headers=finance)
+    assert r.status_code == 201, r.text
+    plan_id = r.json()["plan_id"]
+    body = {"person_ids": ["p-1"], "valid_from": "2026-01-01"}
+    assert (
+        await client.post("/v1/plans/std/assign", json=body, headers=finance)
+    ).status_code == 204
+    rep = auth(settings, tenant_id, "rep", subject="p-1")
+    assert (await client.post(f"/v1/plans/{plan_id}/accept", headers=rep)).status_code == 201
+
+    async def quota() -> bool:
+        r = await client.get(
+            "/v1/statements", params={"person_id": "p-1", "period": "2026-03"}, headers=finance
+        )
+        return r.status_code == 200 and r.json()["quota"] is not None
+
+    await eventually(quota)
+    r = await client.post(
+        "/v1/statements/prepare", json={"person_id": "p-1", "period": "2026-03"}, headers=finance
+    )
+    assert r.status_code == 201, r.text
 
 
 async def fill_scoring_tables(client: Any, settings: Any, tenant_id: uuid.UUID) -> None:

@@ -72,3 +72,93 @@ class CommissionTotal(Base):
     commission_total: Mapped[Decimal] = mapped_column(Amount)
     line_count: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Plan(Base):
+    """One version of a pay plan: components as data, effective from a date."""
+
+    __tablename__ = "plans"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    key: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(BigInteger)
+    definition: Mapped[dict[str, Any]]
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class PlanAssignment(Base):
+    """A person is on a plan (its latest version in force) from a date on."""
+
+    __tablename__ = "plan_assignments"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    plan_key: Mapped[str] = mapped_column(Text)
+    quota: Mapped[Decimal | None] = mapped_column(Amount)  # overrides the goal when set
+    assigned_by: Mapped[str] = mapped_column(Text)
+
+
+class PlanAcceptance(Base):
+    """A person acknowledged a plan version: who, when, which version."""
+
+    __tablename__ = "plan_acceptances"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    accepted_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Credit(Base):
+    """A person's share of a payment (positive) or refund (negative): the commission base."""
+
+    __tablename__ = "credits"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)  # the tenant-local day it was collected
+    activity_id: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    base: Mapped[Decimal] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(Text)
+    segment: Mapped[str | None] = mapped_column(Text)
+
+
+class Quota(Base):
+    """A person's goal target for a metric and period, as goals announced it."""
+
+    __tablename__ = "quotas"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    target: Mapped[Decimal] = mapped_column(Amount)
+
+
+class Statement(Base):
+    """A person's statement for a period: prepared (draft), approved by someone else (locked),
+    paid. The lines are the snapshot taken when it was prepared."""
+
+    __tablename__ = "statements"
+
+    statement_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    person_id: Mapped[str] = mapped_column(Text)
+    period: Mapped[str] = mapped_column(Text)
+    plan_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    currency: Mapped[str] = mapped_column(Text)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    total: Mapped[Decimal] = mapped_column(Amount)
+    status: Mapped[str] = mapped_column(Text)  # draft, approved, paid
+    prepared_by: Mapped[str] = mapped_column(Text)
+    prepared_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    approved_by: Mapped[str | None] = mapped_column(Text)
+    approved_at: Mapped[datetime | None]
+    paid_by: Mapped[str | None] = mapped_column(Text)
+    paid_at: Mapped[datetime | None]

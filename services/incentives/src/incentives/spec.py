@@ -7,6 +7,7 @@ from incentives.commission.gql import IncentivesQuery
 from incentives.commission.handlers import payments_handler
 from incentives.models import audit_log, messaging, org
 from incentives.people.service import export as people_export
+from incentives.statements.endpoints import router as statements_router
 from shared.events.topics import Topic
 from shared.http.audit import audit_router
 from shared.http.people import export_router
@@ -21,13 +22,16 @@ SERVICE = ServiceSpec(
     migrations=MIGRATIONS,
     routers=(
         commission_router,
+        statements_router,
         audit_router("incentives", audit_log),
         export_router("incentives", messaging, people_export),
     ),
     query=IncentivesQuery,
     consumers=(
         ConsumerSpec(
-            group="incentives", topics=(Topic.activities, Topic.org), handler=payments_handler
+            group="incentives",
+            topics=(Topic.activities, Topic.progress, Topic.org),
+            handler=payments_handler,
         ),
     ),
 )

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from incentives.commission.maths import credit_lines, flat_commission
 from incentives.models import CommissionLine, CommissionTotal, FlatRatePlan, org
 from incentives.people.service import apply_erasure
+from incentives.statements.handlers import keep_credits_and_quotas
 from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
@@ -140,5 +141,10 @@ async def apply_payments(uow: UnitOfWork, events: Sequence[Event]) -> None:
         )
 
 
+async def apply_all(uow: UnitOfWork, events: Sequence[Event]) -> None:
+    await apply_payments(uow, events)
+    await keep_credits_and_quotas(uow, events)
+
+
 def payments_handler(_rt: Runtime) -> Handler:
-    return with_org_events(apply_payments, org, apply_erasure)
+    return with_org_events(apply_all, org, apply_erasure)

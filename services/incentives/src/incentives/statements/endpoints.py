@@ -1,0 +1,525 @@
+"""Pay plans, statements (draft → approved by someone else → paid), payroll export, what-if."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import func, select
+
+from incentives.models import (
+    Credit,
+    Plan,
+    PlanAcceptance,
+    PlanAssignment,
+    Quota,
+    Statement,
+    audit_log,
+    messaging,
+)
+from incentives.plan.components import PlanIn
+from incentives.statements import maths
+from shared.auth.access import may_see_owner, principal, requires
+from shared.auth.tokens import Principal
+from shared.db import audit
+from shared.db.uow import tenant_session, unit_of_work
+from shared.http.problems import Problem, invalid_field, validation_problem
+from shared.periods import Period, parse_period
+from shared.runtime import Runtime
+from shared.service import runtime_of
+
+router = APIRouter(tags=["pay"])
+PAYROLL = ("admin", "finance")
+
+
+@router.put("/v1/plans/{key}", status_code=201)
+async def put_plan(
+    key: str,
+    body: dict[str, Any],
+    who: Annotated[Principal, Depends(requires(*PAYROLL))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> dict[str, Any]:
+    """A new version of a pay plan (components as data), effective from its date."""
+    try:
+        plan = PlanIn.model_validate(body)
+    except ValidationError as exc:
+        raise validation_problem(exc, title="Invalid plan") from exc
+    async with unit_of_work(rt.sessions, messaging) as uow:
+        await uow.set_tenant(who.tenant_id)
+        latest = await uow.session.scalar(
+            select(func.max(Plan.version)).where(Plan.tenant_id == who.tenant_id, Plan.key == key)
+        )
+        row = Plan(
+            plan_id=uuid.uuid4(),
+            tenant_id=who.tenant_id,
+            key=key,
+            version=(latest or 0) + 1,
+            definition=plan.model_dump(mode="json", by_alias=True),
+            created_by=who.subject,
+        )
+        uow.session.add(row)
+        await uow.session.flush()
+        await audit.record(
+            uow.session,
+            audit_log,
+            tenant_id=who.tenant_id,
+            actor=who.subject,
+            action="plan.version",
+            target_type="plan",
+            target_key=f"{key}/v{row.version}",
+            before=None,
+            after=row.definition,
+        )
+        return {
+            "plan_id": str(row.plan_id),
+            "key": key,
+            "version": row.version,
+            "definition": row.definition,
+        }
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_ids: list[str] = Field(min_length=1)
+    valid_from: date
+    quota: Decimal | None = Field(default=None, gt=0, description="instead of the goal's target")
+
+
+@router.post("/v1/plans/{key}/assign", status_code=204)
+async def assign(
+    key: str,
+    body: AssignIn,
+    who: Annotated[Principal, Depends(requires(*PAYROLL))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> None:
+    """Put people on a plan from a date on (a change mid-period applies from that date)."""
+    async with unit_of_work(rt.sessions, messaging) as uow:
+        await uow.set_tenant(who.tenant_id)
+        if (
+            await uow.session.scalar(
+                select(Plan.plan_id)
+                .where(Plan.tenant_id == who.tenant_id, Plan.key == key)
+                .limit(1)
+            )
+            is None
+        ):
+            raise invalid_field("key", f"no plan {key!r}")
+        for person in body.person_ids:
+            await uow.session.merge(
+                PlanAssignment(
+                    tenant_id=who.tenant_id,
+                    person_id=person,
+                    valid_from=body.valid_from,
+                    plan_key=key,
+                    quota=body.quota,
+                    assigned_by=who.subject,
+                )
+            )
+
+
+async def plan_for(
+    session: Any, tenant_id: uuid.UUID, person_id: str, period: Period
+) -> tuple[Plan, PlanIn, Decimal | None] | None:
+    assignment = await session.scalar(
+        select(PlanAssignment)
+        .where(
+            PlanAssignment.tenant_id == tenant_id,
+            PlanAssignment.person_id == person_id,
+            PlanAssignment.valid_from <= period.end,
+        )
+        .order_by(PlanAssignment.valid_from.desc())
+        .limit(1)
+    )
+    if assignment is None:
+        return None
+    versions = list(
+        await session.scalars(
+            select(Plan)
+            .where(Plan.tenant_id == tenant_id, Plan.key == assignment.plan_key)
+            .order_by(Plan.version.desc())
+        )
+    )
+    for row in versions:
+        plan = PlanIn.model_validate(row.definition)
+        if plan.effective_from <= period.end and (
+            plan.effective_to is None or plan.effective_to >= period.start
+        ):
+            return row, plan, assignment.quota
+    return None
+
+
+async def statement_now(
+    session: Any,
+    tenant_id: uuid.UUID,
+    person_id: str,
+    period: Period,
+    extra: list[maths.Credit] | None = None,
+    grade: str | None = None,
+) -> tuple[Plan, maths.Statement]:
+    found = await plan_for(session, tenant_id, person_id, period)
+    if found is None:
+        raise Problem(404, "Not found", f"{person_id} has no pay plan in force in {period.label}")
+    row, plan, quota_override = found
+    credits = [
+        maths.Credit(c.activity_id, c.type, c.base, c.segment)
+        for c in await session.scalars(
+            select(Credit)
+            .where(
+                Credit.tenant_id == tenant_id,
+                Credit.person_id == person_id,
+                Credit.day >= period.start,
+                Credit.day <= period.end,
+                Credit.currency == plan.currency,
+            )
+            .order_by(Credit.day, Credit.activity_id)
+        )
+    ]
+    quota = quota_override
+    if quota is None:
+        quota = await session.scalar(
+            select(Quota.target).where(
+                Quota.tenant_id == tenant_id,
+                Quota.person_id == person_id,
+                Quota.metric == plan.quota_metric,
+                Quota.period_kind == period.kind.value,
+                Quota.period_start == period.start,
+            )
+        )
+    return row, maths.compute(plan, credits + list(extra or []), quota, grade)
+
+
+def statement_json(
+    person_id: str, period: Period, plan: Plan, st: maths.Statement, status: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "person_id": person_id,
+        "period": period.label,
+        "plan": {"plan_id": str(plan.plan_id), "key": plan.key, "version": plan.version},
+        "status": status,
+        "currency": st.currency,
+        "base": str(st.base),
+        "quota": None if st.quota is None else str(st.quota),
+        "attainment": None if st.attainment is None else str(st.attainment),
+        "lines": st.lines,
+        "total": str(st.total),
+        **extra,
+    }
+
+
+def period_of(label: str, fiscal_start: int) -> Period:
+    try:
+        return parse_period(label, fiscal_start)
+    except ValueError as exc:
+        raise invalid_field("period", str(exc)) from exc
+
+
+@router.get("/v1/statements")
+async def get_statement(
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+    person_id: Annotated[str, Query(min_length=1)],
+    period: Annotated[str, Query(examples=["2026-03"])],
+    fiscal_year_start_month: Annotated[int, Query(ge=1, le=12)] = 1,
+) -> dict[str, Any]:
+    """A person's statement for a period: every line with its explanation. Live while open;
+    the prepared snapshot once prepared."""
+    p = period_of(period, fiscal_year_start_month)
+    if not await may_see_owner(rt, who, "person", person_id, p.start, p.end):
+        raise Problem(403, "Forbidden", "you may only see your own pay, or your teams'")
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        kept = await session.scalar(
+            select(Statement)
+            .where(
+                Statement.tenant_id == who.tenant_id,
+                Statement.person_id == person_id,
+                Statement.period == p.label,
+            )
+            .order_by(Statement.prepared_at.desc())
+            .limit(1)
+        )
+        if kept is not None:
+            return stored_json(kept)
+        plan, st = await statement_now(session, who.tenant_id, person_id, p)
+        return statement_json(person_id, p, plan, st, "open")
+
+
+def stored_json(s: Statement) -> dict[str, Any]:
+    return {
+        "statement_id": str(s.statement_id),
+        "person_id": s.person_id,
+        "period": s.period,
+        "status": s.status,
+        "currency": s.currency,
+        "lines": s.lines,
+        "total": str(s.total),
+        "prepared_by": s.prepared_by,
+        "approved_by": s.approved_by,
+        "paid_by": s.paid_by,
+    }
+
+
+class PrepareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: str = Field(min_length=1)
+    period: str
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+
+
+@router.post("/v1/statements/prepare", status_code=201)
+async def prepare(
+    body: PrepareIn,
+    who: Annotated[Principal, Depends(requires(*PAYROLL))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> dict[str, Any]:
+    """Snapshot the statement as a draft for approval (maker)."""
+    p = period_of(body.period, body.fiscal_year_start_month)
+    async with unit_of_work(rt.sessions, messaging) as uow:
+        await uow.set_tenant(who.tenant_id)
+        existing = await uow.session.scalar(
+            select(Statement).where(
+                Statement.tenant_id == who.tenant_id,
+                Statement.person_id == body.person_id,
+                Statement.period == p.label,
+                Statement.status != "draft",
+            )
+        )
+        if existing is not None:
+            raise Problem(
+                409,
+                "Locked",
+                f"the {p.label} statement is {existing.status}: it is never changed",
+                kind="conflict",
+            )
+        for old in await uow.session.scalars(
+            select(Statement).where(
+                Statement.tenant_id == who.tenant_id,
+                Statement.person_id == body.person_id,
+                Statement.period == p.label,
+            )
+        ):
+            await uow.session.delete(old)
+        plan, st = await statement_now(uow.session, who.tenant_id, body.person_id, p)
+        row = Statement(
+            statement_id=uuid.uuid4(),
+            tenant_id=who.tenant_id,
+            person_id=body.person_id,
+            period=p.label,
+            plan_id=plan.plan_id,
+            currency=st.currency,
+            lines=st.lines,
+            total=st.total,
+            status="draft",
+            prepared_by=who.subject,
+        )
+        uow.session.add(row)
+        await uow.session.flush()
+        await audit.record(
+            uow.session,
+            audit_log,
+            tenant_id=who.tenant_id,
+            actor=who.subject,
+            action="statement.prepared",
+            target_type="statement",
+            target_key=f"{body.person_id}/{p.label}",
+            before=None,
+            after={"total": str(st.total)},
+        )
+        return stored_json(row)
+
+
+async def _move(
+    statement_id: uuid.UUID, who: Principal, rt: Runtime, to: Literal["approved", "paid"]
+) -> dict[str, Any]:
+    async with unit_of_work(rt.sessions, messaging) as uow:
+        await uow.set_tenant(who.tenant_id)
+        row = await uow.session.get(Statement, statement_id, with_for_update=True)
+        if row is None or row.tenant_id != who.tenant_id:
+            raise Problem(404, "Not found", "no such statement")
+        now = datetime.now(UTC)
+        if to == "approved":
+            if row.status != "draft":
+                raise Problem(409, "Not a draft", f"the statement is {row.status}", kind="conflict")
+            if row.prepared_by == who.subject:
+                raise Problem(
+                    403,
+                    "Forbidden",
+                    "a statement is approved by someone other than who prepared it",
+                )
+            row.status, row.approved_by, row.approved_at = "approved", who.subject, now
+        else:
+            if row.status != "approved":
+                raise Problem(
+                    409,
+                    "Not approved",
+                    f"the statement is {row.status}: approve it first",
+                    kind="conflict",
+                )
+            row.status, row.paid_by, row.paid_at = "paid", who.subject, now
+        await audit.record(
+            uow.session,
+            audit_log,
+            tenant_id=who.tenant_id,
+            actor=who.subject,
+            action=f"statement.{to}",
+            target_type="statement",
+            target_key=f"{row.person_id}/{row.period}",
+            before=None,
+            after={"total": str(row.total)},
+        )
+        return stored_json(row)
+
+
+@router.post("/v1/statements/{statement_id}/approve")
+async def approve(
+    statement_id: uuid.UUID,
+    who: Annotated[Principal, Depends(requires(*PAYROLL))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> dict[str, Any]:
+    """Approve (checker ≠ maker): the statement is locked."""
+    return await _move(statement_id, who, rt, "approved")
+
+
+@router.post("/v1/statements/{statement_id}/paid")
+async def mark_paid(
+    statement_id: uuid.UUID,
+    who: Annotated[Principal, Depends(requires(*PAYROLL))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> dict[str, Any]:
+    return await _move(statement_id, who, rt, "paid")
+
+
+@router.get("/v1/statements/export")
+async def export(
+    who: Annotated[Principal, Depends(requires(*PAYROLL))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+    period: str,
+    format: Literal["csv", "xlsx"] = "csv",
+) -> Response:
+    """Approved and paid statements of a period for payroll: one row per line."""
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        rows = list(
+            await session.scalars(
+                select(Statement)
+                .where(
+                    Statement.tenant_id == who.tenant_id,
+                    Statement.period == period,
+                    Statement.status.in_(("approved", "paid")),
+                )
+                .order_by(Statement.person_id)
+            )
+        )
+    header = ["person_id", "period", "status", "component", "amount", "currency", "statement_total"]
+    table = [
+        [
+            s.person_id,
+            s.period,
+            s.status,
+            line["component"],
+            line["amount"] or "",
+            s.currency,
+            str(s.total),
+        ]
+        for s in rows
+        for line in s.lines
+    ]
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(table)
+        return Response(
+            out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="payroll-{period}.csv"'},
+        )
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header)
+    for r in table:
+        sheet.append([*r[:4], Decimal(r[4]) if r[4] else None, r[5], Decimal(r[6])])
+    buf = io.BytesIO()
+    book.save(buf)
+    return Response(
+        buf.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"content-disposition": f'attachment; filename="payroll-{period}.xlsx"'},
+    )
+
+
+class HypotheticalIn(BaseModel):
+    type: Literal["payment_received", "refund"] = "payment_received"
+    amount: Decimal
+    segment: Literal["new", "existing"] | None = None
+
+
+class WhatIfIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: str = Field(min_length=1)
+    period: str
+    events: list[HypotheticalIn] = Field(min_length=1)
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+
+
+@router.post("/v1/what-if")
+async def what_if(
+    body: WhatIfIn,
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> dict[str, Any]:
+    """ "If this deal is collected this period, my pay becomes …": the real plan, nothing written."""
+    p = period_of(body.period, body.fiscal_year_start_month)
+    if not await may_see_owner(rt, who, "person", body.person_id, p.start, p.end):
+        raise Problem(403, "Forbidden", "you may only see your own pay, or your teams'")
+    extra = [
+        maths.Credit(
+            f"what-if-{i + 1}",
+            e.type,
+            e.amount if e.type == "payment_received" else -e.amount,
+            e.segment,
+        )
+        for i, e in enumerate(body.events)
+    ]
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        plan, now = await statement_now(session, who.tenant_id, body.person_id, p)
+        _, then = await statement_now(session, who.tenant_id, body.person_id, p, extra)
+    return {
+        "now": statement_json(body.person_id, p, plan, now, "open"),
+        "what_if": statement_json(body.person_id, p, plan, then, "hypothetical"),
+        "difference": str(then.total - now.total),
+    }
+
+
+@router.post("/v1/plans/{plan_id}/accept", status_code=201)
+async def accept(
+    plan_id: uuid.UUID,
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> dict[str, Any]:
+    """The caller acknowledges a plan version (who, when, which version)."""
+    async with unit_of_work(rt.sessions, messaging) as uow:
+        await uow.set_tenant(who.tenant_id)
+        plan = await uow.session.get(Plan, plan_id)
+        if plan is None or plan.tenant_id != who.tenant_id:
+            raise Problem(404, "Not found", "no such plan version")
+        await uow.session.merge(
+            PlanAcceptance(tenant_id=who.tenant_id, person_id=who.subject, plan_id=plan_id)
+        )
+        return {
+            "person_id": who.subject,
+            "plan": plan.key,
+            "version": plan.version,
+            "accepted_at": datetime.now(UTC).isoformat(),
+        }

@@ -1,0 +1,144 @@
+"""A statement from a plan (pure): every line with its explanation — which credits, which band,
+which rate, which coefficient. Money is Decimal; each line is rounded half-up to the cent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from incentives.plan.components import (
+    FixedBonus,
+    Flat,
+    OverAchievement,
+    PlanIn,
+    Segment,
+    Tiered,
+)
+from incentives.plan.maths import (
+    GRADE_COEFFICIENTS,
+    marginal_commission,
+    over_achievement_bonus,
+    retroactive_commission,
+    tier_reached,
+    to_cents,
+)
+
+
+@dataclass(frozen=True)
+class Credit:
+    activity_id: str
+    type: str  # payment_received, refund
+    base: Decimal  # the person's share; negative for refunds
+    segment: str | None = None
+
+
+@dataclass
+class Statement:
+    currency: str
+    base: Decimal
+    quota: Decimal | None
+    attainment: Decimal | None
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    total: Decimal = Decimal(0)
+
+
+def _s(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def compute(
+    plan: PlanIn, credits: Sequence[Credit], quota: Decimal | None, grade: str | None = None
+) -> Statement:
+    base = sum((c.base for c in credits), Decimal(0))
+    attainment = None if quota is None or quota <= 0 else base / quota
+    st = Statement(plan.currency, base, quota, attainment)
+    events = [c.activity_id for c in credits]
+    for index, comp in enumerate(plan.components):
+        name = comp.name or f"{comp.type} #{index + 1}"
+        explanation: dict[str, Any] = {"component": comp.type, "base": str(base), "events": events}
+        amount: Decimal | None
+        if isinstance(comp, Flat):
+            amount = base * comp.rate
+            explanation |= {"rate": str(comp.rate), "rule": "base × rate"}
+        elif isinstance(comp, Segment):
+            amount = Decimal(0)
+            parts = {}
+            for segment, rate in comp.rates.items():
+                part = sum((c.base for c in credits if c.segment == segment), Decimal(0))
+                parts[segment] = {"base": str(part), "rate": str(rate), "amount": str(part * rate)}
+                amount += part * rate
+            explanation |= {"segments": parts, "rule": "each segment's base × its rate"}
+        elif isinstance(comp, Tiered):
+            if quota is None or quota <= 0:
+                amount = None
+                explanation |= {"waiting_for": "a quota (the goal of the plan's metric and period)"}
+            elif comp.mode == "marginal":
+                bands = marginal_commission(base, quota, comp.as_tiers())
+                amount = sum((b.commission for b in bands), Decimal(0))
+                explanation |= {
+                    "quota": str(quota),
+                    "attainment": str(attainment),
+                    "rule": "each band's rate on the part of the base inside it",
+                    "bands": [
+                        {
+                            "from": str(b.lower),
+                            "to": _s(b.upper),
+                            "base": str(b.base),
+                            "rate": str(b.rate),
+                            "commission": str(to_cents(b.commission)),
+                        }
+                        for b in bands
+                    ],
+                }
+            else:
+                tier = tier_reached(base / quota, comp.as_tiers())
+                amount = retroactive_commission(base, quota, comp.as_tiers())
+                explanation |= {
+                    "quota": str(quota),
+                    "attainment": str(attainment),
+                    "rule": "the whole base at the rate of the band reached",
+                    "band_from": str(tier.lower),
+                    "rate": str(tier.rate),
+                }
+        elif isinstance(comp, OverAchievement):
+            if quota is None or quota <= 0:
+                amount = None
+                explanation |= {"waiting_for": "a quota"}
+            else:
+                amount = over_achievement_bonus(base, quota, above=comp.above, rate=comp.rate)
+                explanation |= {
+                    "quota": str(quota),
+                    "attainment": str(attainment),
+                    "above": str(comp.above),
+                    "rate": str(comp.rate),
+                    "rule": "attainment strictly above the threshold → rate × (base − quota)",
+                }
+        else:
+            assert isinstance(comp, FixedBonus)
+            amount = comp.amount
+            explanation |= {"rule": "a fixed amount for the period"}
+        if amount is not None and comp.grade_adjusted:
+            if grade is None:
+                explanation |= {"grade": None, "note": "paid once the period's grade is final"}
+                amount = None
+            else:
+                coefficient = GRADE_COEFFICIENTS[grade]
+                explanation |= {"grade": grade, "coefficient": str(coefficient)}
+                amount = amount * coefficient
+        if amount is not None and comp.cap is not None and amount > comp.cap:
+            explanation |= {"capped_at": str(comp.cap), "before_cap": str(to_cents(amount))}
+            amount = comp.cap
+        line_amount = None if amount is None else to_cents(amount)
+        st.lines.append(
+            {
+                "component": name,
+                "type": comp.type,
+                "amount": _s(line_amount),
+                "explanation": explanation,
+            }
+        )
+        if line_amount is not None:
+            st.total += line_amount
+    return st

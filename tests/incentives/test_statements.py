@@ -1,0 +1,206 @@
+"""Statements through the public API: the §4 examples to the cent from webhook payments and the
+goal's quota (marginal 43,000; retroactive 65,000; over-achievement 3,000), what-if without
+writing, maker–checker approval, payroll export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from openpyxl import load_workbook
+
+from allinone.app import create_app
+from shared.db.bootstrap import DatabaseUrls
+from tests.helpers import (
+    activity,
+    auth,
+    create_tenant_and_source,
+    eventually,
+    make_settings,
+    running,
+    signed,
+)
+
+TIERS = [
+    {"from": "0", "rate": "0.03"},
+    {"from": "1", "rate": "0.04"},
+    {"from": "1.2", "rate": "0.05"},
+]
+
+
+def plan(mode: str) -> dict[str, Any]:
+    return {
+        "name": f"Sales {mode}",
+        "effective_from": "2026-01-01",
+        "components": [
+            {"type": "tiered", "mode": mode, "tiers": TIERS, "name": "commission"},
+            {
+                "type": "over_achievement",
+                "above": "1.2",
+                "rate": "0.01",
+                "name": "over-achievement",
+            },
+            {
+                "type": "fixed_bonus",
+                "amount": "1000",
+                "grade_adjusted": True,
+                "name": "target bonus",
+            },
+        ],
+    }
+
+
+async def statement(
+    client: httpx.AsyncClient, headers: dict[str, str], person: str
+) -> dict[str, Any]:
+    r = await client.get(
+        "/v1/statements", params={"person_id": person, "period": "2026-03"}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_statements_pay_the_spec_examples(database: DatabaseUrls) -> None:
+    settings = make_settings(database)
+    async with running(create_app(settings)) as client:
+        tenant, source = await create_tenant_and_source(client, settings)
+        admin = auth(settings, tenant, "admin", subject="a-1")
+        finance = auth(settings, tenant, "finance", subject="f-1")
+        bad = plan("marginal")
+        bad["components"][0]["tiers"] = [
+            {"from": "0", "rate": "0.03"},
+            {"from": "0", "rate": "0.04"},
+        ]
+        r = await client.put("/v1/plans/standard", json=bad, headers=finance)
+        assert r.status_code == 422 and "components" in r.json()["errors"][0]["field"], r.text
+        assert (
+            await client.put("/v1/plans/standard", json=plan("marginal"), headers=finance)
+        ).status_code == 201
+        assert (
+            await client.put("/v1/plans/retro", json=plan("retroactive"), headers=finance)
+        ).status_code == 201
+        for key, person in (("standard", "p-1"), ("retro", "p-2")):
+            r = await client.post(
+                f"/v1/plans/{key}/assign",
+                json={"person_ids": [person], "valid_from": "2026-01-01"},
+                headers=finance,
+            )
+            assert r.status_code == 204, r.text
+            goal = {
+                "metric": "collected_revenue",
+                "owner_kind": "person",
+                "owner_id": person,
+                "period": "2026-03",
+                "target": "1000000",
+            }
+            assert (await client.post("/v1/goals", json=goal, headers=admin)).status_code == 200
+        events = []
+        for person in ("p-1", "p-2"):
+            events += [
+                activity(
+                    f"{person}-a",
+                    actor=person,
+                    amount="800000.00",
+                    customer={"id": "c-1", "segment": "new"},
+                ),
+                activity(
+                    f"{person}-b",
+                    actor=person,
+                    amount="500000.00",
+                    occurred_at="2026-03-20T10:00:00+08:00",
+                ),
+                activity(
+                    f"{person}-c", actor=person, type="order_booked", amount="999999.00"
+                ),  # never counts
+            ]
+        body, headers = signed(source["secret"], events)
+        assert (
+            await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+        ).status_code == 207
+        rep = auth(settings, tenant, "rep", subject="p-1")
+
+        async def ready() -> dict[str, Any]:
+            st = await statement(client, rep, "p-1")
+            assert st["base"] == "1300000.00" and st["quota"] is not None, st
+            return st
+
+        st = await eventually(ready)
+        lines = {line["component"]: line for line in st["lines"]}
+        assert lines["commission"]["amount"] == "43000.00"  # 30,000 + 8,000 + 5,000
+        assert [b["commission"] for b in lines["commission"]["explanation"]["bands"]] == [
+            "30000.00",
+            "8000.00",
+            "5000.00",
+        ]
+        assert lines["over-achievement"]["amount"] == "3000.00"
+        assert lines["target bonus"]["amount"] is None  # grade-adjusted: waits for the final grade
+        assert st["total"] == "46000.00"
+
+        async def retro() -> bool:
+            st2 = await statement(client, admin, "p-2")
+            return {line["component"]: line["amount"] for line in st2["lines"]}[
+                "commission"
+            ] == "65000.00"
+
+        await eventually(retro)
+        assert (
+            await client.get(
+                "/v1/statements", params={"person_id": "p-2", "period": "2026-03"}, headers=rep
+            )
+        ).status_code == 403
+
+        # what-if: one more 50,000 collected → 2,500 at 5 % and 500 more over-achievement
+        r = await client.post(
+            "/v1/what-if",
+            json={
+                "person_id": "p-1",
+                "period": "2026-03",
+                "events": [{"amount": "50000", "segment": "new"}],
+            },
+            headers=rep,
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["difference"], r.json()["what_if"]["total"]) == ("3000.00", "49000.00")
+        assert (await statement(client, rep, "p-1"))["total"] == "46000.00"  # nothing written
+
+        # maker–checker: prepared by finance, approved by someone else, then locked
+        r = await client.post(
+            "/v1/statements/prepare",
+            json={"person_id": "p-1", "period": "2026-03"},
+            headers=finance,
+        )
+        assert r.status_code == 201 and r.json()["status"] == "draft", r.text
+        sid = r.json()["statement_id"]
+        assert (await client.post(f"/v1/statements/{sid}/paid", headers=admin)).status_code == 409
+        assert (
+            await client.post(f"/v1/statements/{sid}/approve", headers=finance)
+        ).status_code == 403
+        r = await client.post(f"/v1/statements/{sid}/approve", headers=admin)
+        assert r.status_code == 200 and r.json()["status"] == "approved"
+        r = await client.post(
+            "/v1/statements/prepare",
+            json={"person_id": "p-1", "period": "2026-03"},
+            headers=finance,
+        )
+        assert r.status_code == 409
+        assert (await client.post(f"/v1/statements/{sid}/paid", headers=finance)).json()[
+            "status"
+        ] == "paid"
+        r = await client.get("/v1/statements/export", params={"period": "2026-03"}, headers=finance)
+        rows = list(csv.reader(io.StringIO(r.text)))
+        assert rows[0][:5] == ["person_id", "period", "status", "component", "amount"]
+        assert ["p-1", "2026-03", "paid", "commission", "43000.00"] == rows[1][:5]
+        r = await client.get(
+            "/v1/statements/export", params={"period": "2026-03", "format": "xlsx"}, headers=finance
+        )
+        sheet = load_workbook(io.BytesIO(r.content)).active
+        assert sheet is not None and Decimal(str(sheet["E2"].value)) == Decimal("43000")
+        # acknowledging the plan version
+        plan_id = (await statement(client, admin, "p-2"))["plan"]["plan_id"]
+        r = await client.post(
+            f"/v1/plans/{plan_id}/accept", headers=auth(settings, tenant, "rep", subject="p-2")
+        )
+        assert r.status_code == 201 and r.json()["version"] == 1
