@@ -204,3 +204,72 @@ async def test_statements_pay_the_spec_examples(database: DatabaseUrls) -> None:
             f"/v1/plans/{plan_id}/accept", headers=auth(settings, tenant, "rep", subject="p-2")
         )
         assert r.status_code == 201 and r.json()["version"] == 1
+
+
+async def test_a_final_grade_adjusts_the_bonus_never_the_commission(database: DatabaseUrls) -> None:
+    settings = make_settings(database)
+    async with running(create_app(settings)) as client:
+        tenant, source = await create_tenant_and_source(client, settings)
+        admin = auth(settings, tenant, "admin")
+        finance = auth(settings, tenant, "finance")
+        hr = auth(settings, tenant, "hr")
+        assert (
+            await client.put("/v1/plans/retro", json=plan("retroactive"), headers=finance)
+        ).status_code == 201
+        body = {"person_ids": ["p-2"], "valid_from": "2026-01-01"}
+        assert (
+            await client.post("/v1/plans/retro/assign", json=body, headers=finance)
+        ).status_code == 204
+        goal = {
+            "metric": "collected_revenue",
+            "owner_kind": "person",
+            "owner_id": "p-2",
+            "period": "2026-03",
+            "target": "1000000",
+        }
+        assert (await client.post("/v1/goals", json=goal, headers=admin)).status_code == 200
+        body, headers = signed(
+            source["secret"], [activity("x-1", actor="p-2", amount="1300000.00")]
+        )
+        assert (
+            await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+        ).status_code == 207
+        manual = {
+            "name": "m",
+            "items": [{"key": "r", "name": "R", "source": "manual", "weight": 100}],
+        }
+        assert (
+            await client.put("/v1/scorecard-templates/m", json=manual, headers=hr)
+        ).status_code == 200
+        r = await client.post(
+            "/v1/scorecards",
+            json={"template": "m", "period": "2026-03", "person_ids": ["p-2"]},
+            headers=hr,
+        )
+        card = r.json()[0]["scorecard_id"]
+        r = await client.put(
+            f"/v1/scorecards/{card}/items/r", json={"actual": "95", "target": "100"}, headers=hr
+        )
+        assert r.json()["grade"] == "S"
+
+        async def commission() -> dict[str, Any]:
+            st = await statement(client, admin, "p-2")
+            lines = {line["component"]: line for line in st["lines"]}
+            assert lines["commission"]["amount"] == "65000.00", st
+            return lines
+
+        lines = await eventually(commission)
+        assert lines["target bonus"]["amount"] is None  # provisional grade: not yet
+        assert (await client.post("/v1/periods/2026-03/close", headers=admin)).status_code == 200
+
+        async def graded() -> dict[str, Any]:
+            st = await statement(client, admin, "p-2")
+            lines = {line["component"]: line for line in st["lines"]}
+            assert lines["target bonus"]["amount"] == "1500.00", st  # 1,000 × S 1.5
+            return st
+
+        st = await eventually(graded)
+        lines = {line["component"]: line for line in st["lines"]}
+        assert lines["commission"]["amount"] == "65000.00"  # commission is never grade-adjusted
+        assert lines["target bonus"]["explanation"]["coefficient"] == "1.5"
+        assert st["total"] == "69500.00"  # 65,000 + 3,000 + 1,500

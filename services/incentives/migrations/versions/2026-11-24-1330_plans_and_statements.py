@@ -113,7 +113,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("statement_id", name=op.f("pk_statements")),
         schema=S,
     )
+    op.create_table(
+        "final_grades",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("person_id", sa.Text(), nullable=False),
+        sa.Column("period", sa.Text(), nullable=False),
+        sa.Column("grade", sa.Text(), nullable=False),
+        sa.Column("total", sa.Numeric(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "person_id", "period", name=op.f("pk_final_grades")),
+        schema=S,
+    )
     for table in (
+        "final_grades",
         "plans",
         "plan_assignments",
         "plan_acceptances",

@@ -162,3 +162,15 @@ class Statement(Base):
     approved_at: Mapped[datetime | None]
     paid_by: Mapped[str | None] = mapped_column(Text)
     paid_at: Mapped[datetime | None]
+
+
+class FinalGrade(Base):
+    """A person's final grade for a period, as scoring announced it (for grade coefficients)."""
+
+    __tablename__ = "final_grades"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    period: Mapped[str] = mapped_column(Text, primary_key=True)
+    grade: Mapped[str] = mapped_column(Text)
+    total: Mapped[Decimal] = mapped_column(Amount)

@@ -30,7 +30,7 @@ SERVICE = ServiceSpec(
     consumers=(
         ConsumerSpec(
             group="incentives",
-            topics=(Topic.activities, Topic.progress, Topic.org),
+            topics=(Topic.activities, Topic.progress, Topic.scores, Topic.org),
             handler=payments_handler,
         ),
     ),

@@ -186,6 +186,25 @@ class PeriodClosed(EventBase):
     payload: PeriodClosedPayload
 
 
+class GradedPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    person_id: str
+    period: str  # label, e.g. 2026-Q1
+    period_kind: str
+    period_start: date
+    grade: str
+    total: Decimal
+    reason: str  # closed, calibrated, appealed
+
+
+class ScorecardGraded(EventBase):
+    """A person's final grade for a period (at close, after calibration, after an appeal)."""
+
+    type: Literal["scorecard.graded"] = "scorecard.graded"
+    payload: GradedPayload
+
+
 class AlertPayload(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -220,7 +239,8 @@ Event = Annotated[
     | MembershipSet
     | PersonSet
     | PeriodClosed
-    | AlertChanged,
+    | AlertChanged
+    | ScorecardGraded,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
@@ -236,6 +256,7 @@ TOPIC_OF: dict[str, Topic] = {
     "org.person_set": Topic.org,
     "org.period_closed": Topic.org,
     "alert.changed": Topic.alerts,
+    "scorecard.graded": Topic.scores,
 }
 
 E = TypeVar("E", bound=EventBase)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from incentives.models import (
     Credit,
+    FinalGrade,
     Plan,
     PlanAcceptance,
     PlanAssignment,
@@ -191,6 +192,14 @@ async def statement_now(
                 Quota.metric == plan.quota_metric,
                 Quota.period_kind == period.kind.value,
                 Quota.period_start == period.start,
+            )
+        )
+    if grade is None:
+        grade = await session.scalar(
+            select(FinalGrade.grade).where(
+                FinalGrade.tenant_id == tenant_id,
+                FinalGrade.person_id == person_id,
+                FinalGrade.period == period.label,
             )
         )
     return row, maths.compute(plan, credits + list(extra or []), quota, grade)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from incentives.models import Credit, Quota
+from incentives.models import Credit, FinalGrade, Quota
 from shared.db.uow import UnitOfWork
 from shared.events.activity import ActivityType
-from shared.events.envelope import ActivityRecorded, Event, ProgressUpdated
+from shared.events.envelope import ActivityRecorded, Event, ProgressUpdated, ScorecardGraded
 from shared.periods import local_date
 
 SIGN = {ActivityType.payment_received: 1, ActivityType.refund: -1}
@@ -40,6 +40,21 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
                         "segment": a.customer.segment if a.customer else None,
                     }
                 )
+        elif isinstance(e, ScorecardGraded):
+            g = e.payload
+            stmt = pg_insert(FinalGrade).values(
+                tenant_id=e.tenant_id,
+                person_id=g.person_id,
+                period=g.period,
+                grade=g.grade,
+                total=g.total,
+            )
+            await uow.session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[FinalGrade.tenant_id, FinalGrade.person_id, FinalGrade.period],
+                    set_={"grade": g.grade, "total": g.total},
+                )
+            )
         elif isinstance(e, ProgressUpdated):
             p = e.payload
             if p.owner_kind == "person" and p.goal_id is not None and p.target_set is not None:

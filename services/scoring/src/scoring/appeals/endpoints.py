@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from scoring.calibration.graded import announce_grade
 from scoring.calibration.service import settings_of
 from scoring.grades.maths import grade_of
 from scoring.models import Appeal, Scorecard, ScorecardItem, audit_log, messaging, org
@@ -207,6 +208,7 @@ async def decide(
                 },
             }
             appeal.effect = effect
+            announce_grade(uow, card, "appealed")
             if result.get("score") is not None:
                 uow.emit(
                     new_event(

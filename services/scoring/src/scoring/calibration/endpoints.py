@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from scoring.calibration.graded import announce_grade
 from scoring.calibration.service import settings_of
 from scoring.grades.maths import Band, validate_bands
 from scoring.models import Calibration, Scorecard, ScoringSettings, audit_log, messaging
@@ -158,7 +159,7 @@ async def approve(
     rt: Annotated[Runtime, Depends(runtime_of)],
 ) -> dict[str, Any]:
     """A calibrator approves the final grades; every grade that moves needs a reason."""
-    async with unit_of_work(rt.sessions, messaging) as uow:
+    async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
         await uow.set_tenant(who.tenant_id)
         session = uow.session
         cal = await session.get(Calibration, calibration_id, with_for_update=True)
@@ -198,6 +199,8 @@ async def approve(
                     {"person_id": person, "from": card.grade, "to": grade, "reason": reason}
                 )
                 card.grade = grade
+        for card in cards.values():
+            announce_grade(uow, card, "calibrated")
         cal.status = "approved"
         cal.changes = changes
         cal.approved_by = who.subject

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from scoring.calibration.graded import announce_grade
 from scoring.grades.maths import (
     DEFAULT_BANDS,
     DEFAULT_QUOTAS,
@@ -92,6 +93,8 @@ async def close_period(uow: UnitOfWork, event: PeriodClosed) -> None:
         if card.complete and card.total is not None:
             card.grade = grade_of(card.total, bands)
     if not forced:
+        for card in cards:
+            announce_grade(uow, card, "closed")
         return
     graded = [c for c in cards if c.grade is not None and c.total is not None]
     scopes: dict[str, list[Scorecard]] = {"company": graded}
