@@ -224,6 +224,11 @@ async def fill_scoring_tables(client: Any, settings: Any, tenant_id: uuid.UUID) 
         return bool(r.json())
 
     await eventually(final)
+    r = await client.get("/v1/calibrations", params={"period": "2026-06"}, headers=hr)
+    for calibration in r.json():
+        grades = {"p-1": "S"}
+        url = f"/v1/calibrations/{calibration['calibration_id']}/approve"
+        assert (await client.post(url, json={"grades": grades}, headers=hr)).status_code == 200
     rep = auth(settings, tenant_id, "rep", subject="p-1")
     r = await client.post(
         "/v1/appeals", json={"scorecard_id": card, "item_key": "q", "reason": "x"}, headers=rep
@@ -320,12 +325,24 @@ async def two_tenants(database: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
                         text("SELECT count(DISTINCT tenant_id) FROM goals.late_activities")
                     )
                 ).scalar_one()
+                graded = (
+                    await conn.execute(
+                        text("SELECT count(DISTINCT tenant_id) FROM incentives.final_grades")
+                    )
+                ).scalar_one()
                 attempts = (
                     await conn.execute(
                         text("SELECT count(DISTINCT tenant_id) FROM goals.delivery_attempts")
                     )
                 ).scalar_one()
-            return n == 2 and scores == 2 and teams == 2 and late == 2 and attempts == 2
+            return (
+                n == 2
+                and scores == 2
+                and teams == 2
+                and late == 2
+                and attempts == 2
+                and graded == 2
+            )
 
         await eventually(settled)
         await admin.dispose()
