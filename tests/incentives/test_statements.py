@@ -198,6 +198,39 @@ async def test_statements_pay_the_spec_examples(database: DatabaseUrls) -> None:
         )
         sheet = load_workbook(io.BytesIO(r.content)).active
         assert sheet is not None and Decimal(str(sheet["E2"].value)) == Decimal("43000")
+        # clawback: a refund in April of a March payment; March is locked (paid) and stays as it
+        # was; the difference lands in April as a prior-period adjustment pointing at March
+        refund = activity(
+            "p-1-r",
+            actor="p-1",
+            type="refund",
+            amount="300000.00",
+            refers_to="p-1-a",
+            occurred_at="2026-04-10T10:00:00+08:00",
+        )
+        body, headers = signed(source["secret"], [refund])
+        assert (
+            await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+        ).status_code == 207
+
+        async def adjusted() -> dict[str, Any]:
+            r = await client.get(
+                "/v1/statements", params={"person_id": "p-1", "period": "2026-04"}, headers=rep
+            )
+            lines = [x for x in r.json()["lines"] if x["type"] == "adjustment"]
+            assert lines, r.json()
+            return lines[0]
+
+        line = await eventually(adjusted)
+        # March again with the refund: base 1,000,000 → 30,000 and no over-achievement: 16,000 less
+        assert (line["amount"], line["explanation"]["original_statement"]) == ("-16000.00", sid)
+        assert (line["explanation"]["original_total"], line["explanation"]["recomputed_total"]) == (
+            "46000.00",
+            "30000.00",
+        )
+        march = await statement(client, rep, "p-1")
+        assert (march["status"], march["total"]) == ("paid", "46000.00")  # never mutated
+
         # acknowledging the plan version
         plan_id = (await statement(client, admin, "p-2"))["plan"]["plan_id"]
         r = await client.post(

@@ -126,6 +126,8 @@ class Credit(Base):
     base: Mapped[Decimal] = mapped_column(Amount)
     currency: Mapped[str] = mapped_column(Text)
     segment: Mapped[str | None] = mapped_column(Text)
+    # A refund within the clawback window counts in the period of the payment it reverses.
+    clawback_of: Mapped[str | None] = mapped_column(Text)
 
 
 class Quota(Base):

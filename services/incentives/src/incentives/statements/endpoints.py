@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -33,6 +33,7 @@ from shared.db import audit
 from shared.db.uow import tenant_session, unit_of_work
 from shared.http.problems import Problem, invalid_field, validation_problem
 from shared.periods import Period, parse_period
+from shared.periods import period_of as period_of_day
 from shared.runtime import Runtime
 from shared.service import runtime_of
 
@@ -164,6 +165,8 @@ async def statement_now(
     period: Period,
     extra: list[maths.Credit] | None = None,
     grade: str | None = None,
+    *,
+    adjust: bool = True,
 ) -> tuple[Plan, maths.Statement]:
     found = await plan_for(session, tenant_id, person_id, period)
     if found is None:
@@ -202,7 +205,75 @@ async def statement_now(
                 FinalGrade.period == period.label,
             )
         )
-    return row, maths.compute(plan, credits + list(extra or []), quota, grade)
+    statement = maths.compute(plan, credits + list(extra or []), quota, grade)
+    if adjust:
+        for line in await adjustments(session, tenant_id, person_id, period):
+            statement.lines.append(line)
+            statement.total += Decimal(line["amount"])
+    return row, statement
+
+
+def following(period: Period) -> Period:
+    return period_of_day(period.kind, period.end + timedelta(days=1), period.fiscal_start_month)
+
+
+async def adjustments(
+    session: Any, tenant_id: uuid.UUID, person_id: str, period: Period
+) -> list[dict[str, Any]]:
+    """Locked statements are never changed: when a period that is locked would now come out
+    differently (a refund clawed back into it), the difference lands here, in the next open
+    period, as a prior-period adjustment line pointing at the original."""
+    locked = list(
+        await session.scalars(
+            select(Statement).where(
+                Statement.tenant_id == tenant_id,
+                Statement.person_id == person_id,
+                Statement.status.in_(("approved", "paid")),
+            )
+        )
+    )
+    by_label = {s.period: s for s in locked}
+    applied: dict[str, Decimal] = {}
+    for s in locked:
+        for line in s.lines:
+            if line.get("type") == "adjustment" and line.get("amount"):
+                original = line["explanation"]["original_statement"]
+                applied[original] = applied.get(original, Decimal(0)) + Decimal(line["amount"])
+    out = []
+    for s in sorted(locked, key=lambda s: s.period):
+        try:
+            earlier = parse_period(s.period, period.fiscal_start_month)
+        except ValueError:
+            continue
+        if earlier.kind != period.kind or earlier.start >= period.start:
+            continue
+        lands = following(earlier)
+        while lands.start < period.start and lands.label in by_label:
+            lands = following(lands)
+        if lands.start != period.start:
+            continue  # an earlier open period takes it
+        _, again = await statement_now(session, tenant_id, person_id, earlier, adjust=False)
+        difference = again.total - s.total - applied.get(str(s.statement_id), Decimal(0))
+        if difference == 0:
+            continue
+        out.append(
+            {
+                "component": f"prior-period adjustment ({s.period})",
+                "type": "adjustment",
+                "amount": str(difference),
+                "explanation": {
+                    "rule": "the locked period recomputed, minus what it paid",
+                    "original_statement": str(s.statement_id),
+                    "original_period": s.period,
+                    "original_total": str(s.total),
+                    "recomputed_total": str(again.total),
+                    "events": [
+                        e for line in again.lines for e in line["explanation"].get("events", [])
+                    ][:50],
+                },
+            }
+        )
+    return out
 
 
 def statement_json(

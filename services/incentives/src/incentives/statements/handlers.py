@@ -4,7 +4,9 @@ are computed from, kept as the events arrive."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, timedelta
 
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from incentives.models import Credit, FinalGrade, Quota
@@ -38,6 +40,8 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
                         "base": sign * a.amount.value * share,
                         "currency": a.amount.currency,
                         "segment": a.customer.segment if a.customer else None,
+                        "clawback_of": None,
+                        "_refers_to": a.refers_to if a.type is ActivityType.refund else None,
                     }
                 )
         elif isinstance(e, ScorecardGraded):
@@ -67,6 +71,7 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
                     "target": p.target,  # as measured against (prorated for joiners, leavers)
                 }
     if credits:
+        await attribute_clawbacks(uow, credits)
         await uow.session.execute(pg_insert(Credit).values(credits).on_conflict_do_nothing())
     if quotas:
         rows = [quotas[k] for k in sorted(quotas, key=str)]
@@ -83,3 +88,36 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
                 set_={"target": stmt.excluded.target},
             )
         )
+
+
+CLAWBACK_WINDOW = timedelta(days=180)
+
+
+async def attribute_clawbacks(uow: UnitOfWork, credits: list[dict[str, object]]) -> None:
+    """A refund of a payment collected within the clawback window (180 days) reverses that
+    payment's commission: it counts in the payment's period (a locked period is then adjusted
+    in the next open one)."""
+    wanted = {(c["person_id"], c["_refers_to"]) for c in credits if c.get("_refers_to")}
+    originals: dict[tuple[object, object], date] = {}
+    if wanted:
+        tenant_id = credits[0]["tenant_id"]
+        rows = await uow.session.execute(
+            select(Credit.person_id, Credit.activity_id, Credit.day).where(
+                Credit.tenant_id == tenant_id,
+                Credit.type == "payment_received",
+                tuple_(Credit.person_id, Credit.activity_id).in_(sorted(wanted, key=str)),
+            )
+        )
+        originals = {(r[0], r[1]): r[2] for r in rows}
+        # Payments of the same batch.
+        for c in credits:
+            if c["type"] == "payment_received":
+                originals.setdefault((c["person_id"], c["activity_id"]), c["day"])  # type: ignore[arg-type]
+    for c in credits:
+        refers_to = c.pop("_refers_to", None)
+        if refers_to is None:
+            continue
+        original = originals.get((c["person_id"], refers_to))
+        if original is not None and c["day"] - original <= CLAWBACK_WINDOW:  # type: ignore[operator]
+            c["day"] = original
+            c["clawback_of"] = refers_to
