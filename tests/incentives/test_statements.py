@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from openpyxl import load_workbook
 
 from allinone.app import create_app
@@ -19,6 +20,7 @@ from tests.helpers import (
     auth,
     create_tenant_and_source,
     eventually,
+    graphql,
     make_settings,
     running,
     signed,
@@ -306,3 +308,55 @@ async def test_a_final_grade_adjusts_the_bonus_never_the_commission(database: Da
         assert lines["commission"]["amount"] == "65000.00"  # commission is never grade-adjusted
         assert lines["target bonus"]["explanation"]["coefficient"] == "1.5"
         assert st["total"] == "69500.00"  # 65,000 + 3,000 + 1,500
+
+
+async def test_payments_reach_the_statement_over_the_real_bus(
+    database: DatabaseUrls, bus_kind: str, request: pytest.FixtureRequest
+) -> None:
+    """Webhooks with payments → goals (quota) and incentives (credits) → statement lines through
+    GraphQL, over the embedded bus and over Kafka."""
+    kafka = request.getfixturevalue("kafka_bootstrap") if bus_kind == "kafka" else None
+    settings = make_settings(database, kafka=kafka)
+    async with running(create_app(settings)) as client:
+        tenant, source = await create_tenant_and_source(client, settings)
+        admin = auth(settings, tenant, "admin")
+        finance = auth(settings, tenant, "finance")
+        assert (
+            await client.put("/v1/plans/standard", json=plan("marginal"), headers=finance)
+        ).status_code == 201
+        body = {"person_ids": ["p-1"], "valid_from": "2026-01-01"}
+        assert (
+            await client.post("/v1/plans/standard/assign", json=body, headers=finance)
+        ).status_code == 204
+        goal = {
+            "metric": "collected_revenue",
+            "owner_kind": "person",
+            "owner_id": "p-1",
+            "period": "2026-03",
+            "target": "1000000",
+        }
+        assert (await client.post("/v1/goals", json=goal, headers=admin)).status_code == 200
+        payments = [
+            activity("a", amount="1000000.00"),
+            activity("b", amount="200000.00"),
+            activity("c", amount="100000.00"),
+        ]
+        body, headers = signed(source["secret"], payments)
+        assert (
+            await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+        ).status_code == 207
+        rep = auth(settings, tenant, "rep", subject="p-1")
+        query = 'query { statement(personId: "p-1", period: "2026-03") }'
+
+        async def lines() -> dict[str, Any]:
+            data = await graphql(client, rep, query)
+            st = data["statement"]
+            assert st is not None and st["base"] == "1300000.00" and st["quota"] is not None, st
+            return {line["component"]: line["amount"] for line in st["lines"]}
+
+        got = await eventually(lines, timeout=120)
+        assert (got["commission"], got["over-achievement"]) == ("43000.00", "3000.00")
+        data = await graphql(
+            client, rep, 'query { whatIf(personId: "p-1", period: "2026-03", amount: "50000") }'
+        )
+        assert data["whatIf"]["difference"] == "3000.00"

@@ -131,8 +131,16 @@ GRAPHQL: dict[str, set[str]] = {
     "scorecard": READERS,
     "teamRanking": READERS,  # managers: their own teams
     "reviewsToDo": ANY,
+    "statement": READERS,
+    "whatIf": READERS,
 }
-GRAPHQL_SCALARS = {"scorecard", "teamRanking", "reviewsToDo"}  # JSON: no selection set
+GRAPHQL_SCALARS = {
+    "scorecard",
+    "teamRanking",
+    "reviewsToDo",
+    "statement",
+    "whatIf",
+}  # JSON: no selection set
 # The arguments each field is asked with, for a person ({person}); by default a month.
 GRAPHQL_ARGS: dict[str, str] = {
     "funnel": 'personId: "{person}", period: "2026-Q1"',
@@ -141,6 +149,8 @@ GRAPHQL_ARGS: dict[str, str] = {
     "scorecard": 'personId: "{person}", period: "2026-03"',
     "teamRanking": 'period: "2026-03", teamId: "t-1"',
     "reviewsToDo": "",
+    "statement": 'personId: "{person}", period: "2026-03"',
+    "whatIf": 'personId: "{person}", period: "2026-03", amount: "1"',
 }
 # How to call each route: path, query, body. Figures are asked for someone else ("p-2").
 CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {

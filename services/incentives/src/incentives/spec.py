@@ -2,12 +2,15 @@
 
 from pathlib import Path
 
+from strawberry.tools import merge_types
+
 from incentives.commission.endpoints import router as commission_router
 from incentives.commission.gql import IncentivesQuery
 from incentives.commission.handlers import payments_handler
 from incentives.models import audit_log, messaging, org
 from incentives.people.service import export as people_export
 from incentives.statements.endpoints import router as statements_router
+from incentives.statements.gql import PayQuery
 from shared.events.topics import Topic
 from shared.http.audit import audit_router
 from shared.http.people import export_router
@@ -26,7 +29,7 @@ SERVICE = ServiceSpec(
         audit_router("incentives", audit_log),
         export_router("incentives", messaging, people_export),
     ),
-    query=IncentivesQuery,
+    query=merge_types("IncentivesServiceQuery", (IncentivesQuery, PayQuery)),
     consumers=(
         ConsumerSpec(
             group="incentives",
