@@ -71,8 +71,34 @@ class FixedBonus(_Component):
     amount: Money
 
 
+class TargetBonus(_Component):
+    """A fixed amount per period, paid in proportion to the final scorecard total (÷ 100)."""
+
+    type: Literal["target_bonus"]
+    amount: Money
+
+
+class TopN(_Component):
+    """Everyone ranked ≤ n on the plan (competition ranking: ties are all paid) gets the amount."""
+
+    type: Literal["top_n"]
+    n: Annotated[int, Field(ge=1)]
+    amount: Money
+    measure: Literal["collected_revenue", "new_customer_revenue"] = "new_customer_revenue"
+
+
+class Draw(_Component):
+    """A guarantee: earnings below it are topped up to it (recoverable draws are paid back from
+    later earnings above it)."""
+
+    type: Literal["draw"]
+    amount: Money
+    recoverable: bool = False
+
+
 Component = Annotated[
-    Flat | Tiered | Segment | OverAchievement | FixedBonus, Field(discriminator="type")
+    Flat | Tiered | Segment | OverAchievement | FixedBonus | TargetBonus | TopN | Draw,
+    Field(discriminator="type"),
 ]
 
 
@@ -86,6 +112,7 @@ class PlanIn(BaseModel):
     quota_metric: str = Field(default="collected_revenue", description="the goal giving the quota")
     period_kind: Literal["month", "quarter", "half", "year"] = "month"
     components: list[Component] = Field(min_length=1)
+    statement_cap: Money | None = Field(default=None, description="at most this much per statement")
 
     @model_validator(mode="after")
     def _dates(self) -> PlanIn:

@@ -197,20 +197,88 @@ async def statement_now(
                 Quota.period_start == period.start,
             )
         )
-    if grade is None:
-        grade = await session.scalar(
-            select(FinalGrade.grade).where(
+    final = (
+        await session.execute(
+            select(FinalGrade.grade, FinalGrade.total).where(
                 FinalGrade.tenant_id == tenant_id,
                 FinalGrade.person_id == person_id,
                 FinalGrade.period == period.label,
             )
         )
-    statement = maths.compute(plan, credits + list(extra or []), quota, grade)
+    ).first()
+    if grade is None and final is not None:
+        grade = final[0]
+    peers = None
+    if any(c.type == "top_n" for c in plan.components):
+        peers = await plan_peers(session, tenant_id, row.key, period)
+    statement = maths.compute(
+        plan,
+        credits + list(extra or []),
+        quota,
+        grade,
+        score_total=None if final is None else final[1],
+        person_id=person_id,
+        peers=peers,
+        recoverable_balance=await draw_balance(session, tenant_id, person_id),
+    )
     if adjust:
         for line in await adjustments(session, tenant_id, person_id, period):
             statement.lines.append(line)
             statement.total += Decimal(line["amount"])
     return row, statement
+
+
+async def plan_peers(
+    session: Any, tenant_id: uuid.UUID, plan_key: str, period: Period
+) -> dict[str, dict[str, Decimal]]:
+    """The measures top-N ranks on, for everyone on the plan in the period."""
+    people = set(
+        await session.scalars(
+            select(PlanAssignment.person_id).where(
+                PlanAssignment.tenant_id == tenant_id,
+                PlanAssignment.plan_key == plan_key,
+                PlanAssignment.valid_from <= period.end,
+            )
+        )
+    )
+    out: dict[str, dict[str, Decimal]] = {
+        p: {"collected_revenue": Decimal(0), "new_customer_revenue": Decimal(0)} for p in people
+    }
+    rows = await session.execute(
+        select(Credit.person_id, Credit.segment, func.sum(Credit.base))
+        .where(
+            Credit.tenant_id == tenant_id,
+            Credit.person_id.in_(sorted(people)),
+            Credit.day >= period.start,
+            Credit.day <= period.end,
+        )
+        .group_by(Credit.person_id, Credit.segment)
+    )
+    for person, segment, total in rows:
+        out[person]["collected_revenue"] += total
+        if segment == "new":
+            out[person]["new_customer_revenue"] += total
+    return out
+
+
+async def draw_balance(session: Any, tenant_id: uuid.UUID, person_id: str) -> Decimal:
+    """Recoverable draws paid in locked statements and not yet paid back."""
+    balance = Decimal(0)
+    for s in await session.scalars(
+        select(Statement).where(
+            Statement.tenant_id == tenant_id,
+            Statement.person_id == person_id,
+            Statement.status.in_(("approved", "paid")),
+        )
+    ):
+        for line in s.lines:
+            if (
+                line.get("type") == "draw"
+                and line.get("amount")
+                and line["explanation"].get("recoverable")
+            ):
+                balance += Decimal(line["amount"])
+    return balance
 
 
 def following(period: Period) -> Period:

@@ -9,12 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 from incentives.plan.components import (
+    Draw,
     FixedBonus,
     Flat,
     OverAchievement,
     PlanIn,
     Segment,
+    TargetBonus,
     Tiered,
+    TopN,
 )
 from incentives.plan.maths import (
     GRADE_COEFFICIENTS,
@@ -23,6 +26,7 @@ from incentives.plan.maths import (
     retroactive_commission,
     tier_reached,
     to_cents,
+    top_n,
 )
 
 
@@ -49,7 +53,15 @@ def _s(value: Decimal | None) -> str | None:
 
 
 def compute(
-    plan: PlanIn, credits: Sequence[Credit], quota: Decimal | None, grade: str | None = None
+    plan: PlanIn,
+    credits: Sequence[Credit],
+    quota: Decimal | None,
+    grade: str | None = None,
+    *,
+    score_total: Decimal | None = None,
+    person_id: str | None = None,
+    peers: dict[str, dict[str, Decimal]] | None = None,
+    recoverable_balance: Decimal = Decimal(0),
 ) -> Statement:
     base = sum((c.base for c in credits), Decimal(0))
     attainment = None if quota is None or quota <= 0 else base / quota
@@ -115,6 +127,48 @@ def compute(
                     "rate": str(comp.rate),
                     "rule": "attainment strictly above the threshold → rate × (base − quota)",
                 }
+        elif isinstance(comp, TargetBonus):
+            if score_total is None:
+                amount = None
+                explanation |= {"waiting_for": "the final scorecard total"}
+            else:
+                amount = comp.amount * score_total / 100
+                explanation |= {
+                    "target_bonus": str(comp.amount),
+                    "scorecard_total": str(score_total),
+                    "rule": "target bonus × scorecard total / 100",
+                }
+        elif isinstance(comp, TopN):
+            values = {p: m.get(comp.measure, Decimal(0)) for p, m in (peers or {}).items()}
+            winners = top_n(values, comp.n) if values else set()
+            ranks = sorted(values.values(), reverse=True)
+            mine = values.get(person_id or "", Decimal(0))
+            amount = comp.amount if person_id in winners else Decimal(0)
+            explanation |= {
+                "measure": comp.measure,
+                "value": str(mine),
+                "n": comp.n,
+                "rank": ranks.index(mine) + 1 if person_id in values else None,
+                "rule": "competition ranking among the plan's people; everyone ranked ≤ n is paid",
+            }
+        elif isinstance(comp, Draw):
+            earned = st.total
+            top_up = max(comp.amount - earned, Decimal(0))
+            amount = top_up
+            explanation |= {
+                "guarantee": str(comp.amount),
+                "earned": str(earned),
+                "recoverable": comp.recoverable,
+                "rule": "earnings below the guarantee are topped up to it",
+            }
+            if comp.recoverable and top_up == 0 and recoverable_balance > 0:
+                recovery = min(recoverable_balance, earned - comp.amount)
+                amount = -recovery
+                explanation |= {
+                    "recovered": str(recovery),
+                    "outstanding_before": str(recoverable_balance),
+                    "rule": "earnings above the guarantee pay back earlier recoverable draws",
+                }
         else:
             assert isinstance(comp, FixedBonus)
             amount = comp.amount
@@ -141,4 +195,19 @@ def compute(
         )
         if line_amount is not None:
             st.total += line_amount
+    if plan.statement_cap is not None and st.total > plan.statement_cap:
+        excess = st.total - plan.statement_cap
+        st.lines.append(
+            {
+                "component": "statement cap",
+                "type": "cap",
+                "amount": str(-excess),
+                "explanation": {
+                    "rule": "at most the statement cap",
+                    "cap": str(plan.statement_cap),
+                    "before_cap": str(st.total),
+                },
+            }
+        )
+        st.total = plan.statement_cap
     return st
