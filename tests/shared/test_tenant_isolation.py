@@ -138,10 +138,12 @@ async def fill_goals_tables(
     assert r.status_code == 207, r.text
     await fill_alert_tables(client, settings, tenant_id, source)
     await fill_scoring_tables(client, settings, tenant_id)
-    await fill_pay_tables(client, settings, tenant_id)
+    await fill_pay_tables(client, settings, tenant_id, source)
 
 
-async def fill_pay_tables(client: Any, settings: Any, tenant_id: uuid.UUID) -> None:
+async def fill_pay_tables(
+    client: Any, settings: Any, tenant_id: uuid.UUID, source: dict[str, Any]
+) -> None:
     """A plan, its assignment and acceptance, a quota, and a prepared statement (credits come
     from the slice's payments)."""
     finance = auth(settings, tenant_id, "finance")
@@ -171,6 +173,41 @@ async def fill_pay_tables(client: Any, settings: Any, tenant_id: uuid.UUID) -> N
         "/v1/statements/prepare", json={"person_id": "p-1", "period": "2026-03"}, headers=finance
     )
     assert r.status_code == 201, r.text
+    # rates, surveys, team figures and a pool, a pay appeal
+    rate = {"currency": "USD", "rate": "7.2", "valid_from": "2026-01-01"}
+    assert (await client.put("/v1/fx-rates", json=rate, headers=finance)).status_code == 204
+    goal = {
+        "metric": "collected_revenue",
+        "owner_kind": "team",
+        "owner_id": "east",
+        "period": "2026-05",
+        "target": "100",
+    }
+    assert (
+        await client.post("/v1/goals", json=goal, headers=auth(settings, tenant_id, "admin"))
+    ).status_code == 200
+    survey = activity(
+        "nps-1",
+        type="survey_response",
+        amount=None,
+        occurred_at="2026-05-02T10:00:00+08:00",
+        attributes={"kind": "nps", "score": 9},
+    )
+    pay = activity("may-1", amount="10.00", occurred_at="2026-05-02T10:00:00+08:00")
+    body, headers = signed(source["secret"], [survey, pay])
+    assert (
+        await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+    ).status_code == 207
+
+    async def pool() -> bool:
+        r = await client.post(
+            "/v1/team-pools", json={"period": "2026-05", "amount": "100"}, headers=finance
+        )
+        return r.status_code == 201
+
+    await eventually(pool)
+    appeal = {"period": "2026-03", "component": "commission", "reason": "x"}
+    assert (await client.post("/v1/pay-appeals", json=appeal, headers=rep)).status_code == 201
 
 
 async def fill_scoring_tables(client: Any, settings: Any, tenant_id: uuid.UUID) -> None:

@@ -176,3 +176,78 @@ class FinalGrade(Base):
     period: Mapped[str] = mapped_column(Text, primary_key=True)
     grade: Mapped[str] = mapped_column(Text)
     total: Mapped[Decimal] = mapped_column(Amount)
+
+
+class FxRate(Base):
+    """The tenant's rate table: 1 unit of `currency` = `rate` units of `base`, from a date on."""
+
+    __tablename__ = "fx_rates"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    currency: Mapped[str] = mapped_column(Text, primary_key=True)
+    base: Mapped[str] = mapped_column(Text, primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(Amount)
+
+
+class SurveyScore(Base):
+    """A customer survey response crediting a person (NPS 0–10, CSAT 0–100)."""
+
+    __tablename__ = "survey_scores"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(Text)
+    score: Mapped[Decimal] = mapped_column(Amount)
+
+
+class TeamAttainment(Base):
+    """A team's attainment of a goal, as goals announced it (for the team bonus pool)."""
+
+    __tablename__ = "team_attainment"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    attainment: Mapped[Decimal] = mapped_column(Amount)
+
+
+class TeamPool(Base):
+    """A team bonus pool: the best team's manager allocates it; the allocation must add up and
+    is approved by someone else."""
+
+    __tablename__ = "team_pools"
+
+    pool_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    period: Mapped[str] = mapped_column(Text)
+    team_id: Mapped[str] = mapped_column(Text)
+    metric: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(Amount)
+    allocation: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(Text)  # open, allocated, approved
+    allocated_by: Mapped[str | None] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)
+
+
+class PayAppeal(Base):
+    """A person disputes a pay line; a committee member decides; a correction is a line."""
+
+    __tablename__ = "pay_appeals"
+
+    appeal_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    person_id: Mapped[str] = mapped_column(Text)
+    period: Mapped[str] = mapped_column(Text)
+    component: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)  # submitted, accepted, rejected
+    correction: Mapped[Decimal | None] = mapped_column(Amount)
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(server_default=func.now())

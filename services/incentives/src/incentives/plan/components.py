@@ -96,8 +96,18 @@ class Draw(_Component):
     recoverable: bool = False
 
 
+class NpsBonus(_Component):
+    """NPS (% promoters 9–10 − % detractors 0–6 of the person's responses in the period) at or
+    above the threshold, with at least `min_responses` responses."""
+
+    type: Literal["nps"]
+    threshold: Annotated[Decimal, Field(ge=-100, le=100)] = Decimal(90)
+    amount: Money
+    min_responses: Annotated[int, Field(ge=1)] = 10
+
+
 Component = Annotated[
-    Flat | Tiered | Segment | OverAchievement | FixedBonus | TargetBonus | TopN | Draw,
+    Flat | Tiered | Segment | OverAchievement | FixedBonus | TargetBonus | TopN | Draw | NpsBonus,
     Field(discriminator="type"),
 ]
 

@@ -17,15 +17,20 @@ from sqlalchemy import func, select
 from incentives.models import (
     Credit,
     FinalGrade,
+    FxRate,
+    PayAppeal,
     Plan,
     PlanAcceptance,
     PlanAssignment,
     Quota,
     Statement,
+    SurveyScore,
+    TeamPool,
     audit_log,
     messaging,
 )
 from incentives.plan.components import PlanIn
+from incentives.plan.maths import to_cents
 from incentives.statements import maths
 from shared.auth.access import may_see_owner, principal, requires
 from shared.auth.tokens import Principal
@@ -172,20 +177,7 @@ async def statement_now(
     if found is None:
         raise Problem(404, "Not found", f"{person_id} has no pay plan in force in {period.label}")
     row, plan, quota_override = found
-    credits = [
-        maths.Credit(c.activity_id, c.type, c.base, c.segment)
-        for c in await session.scalars(
-            select(Credit)
-            .where(
-                Credit.tenant_id == tenant_id,
-                Credit.person_id == person_id,
-                Credit.day >= period.start,
-                Credit.day <= period.end,
-                Credit.currency == plan.currency,
-            )
-            .order_by(Credit.day, Credit.activity_id)
-        )
-    ]
+    credits, conversions = await credits_in(session, tenant_id, person_id, period, plan.currency)
     quota = quota_override
     if quota is None:
         quota = await session.scalar(
@@ -211,6 +203,18 @@ async def statement_now(
     peers = None
     if any(c.type == "top_n" for c in plan.components):
         peers = await plan_peers(session, tenant_id, row.key, period)
+    nps_scores = [
+        int(v)
+        for v in await session.scalars(
+            select(SurveyScore.score).where(
+                SurveyScore.tenant_id == tenant_id,
+                SurveyScore.person_id == person_id,
+                SurveyScore.kind == "nps",
+                SurveyScore.day >= period.start,
+                SurveyScore.day <= period.end,
+            )
+        )
+    ]
     statement = maths.compute(
         plan,
         credits + list(extra or []),
@@ -220,12 +224,119 @@ async def statement_now(
         person_id=person_id,
         peers=peers,
         recoverable_balance=await draw_balance(session, tenant_id, person_id),
+        nps_scores=nps_scores,
     )
+    statement.conversions = conversions
+    await beside_the_plan(session, tenant_id, person_id, period, statement)
     if adjust:
         for line in await adjustments(session, tenant_id, person_id, period):
-            statement.lines.append(line)
-            statement.total += Decimal(line["amount"])
+            statement.add_line(
+                line["component"], "adjustment", Decimal(line["amount"]), line["explanation"]
+            )
     return row, statement
+
+
+async def credits_in(
+    session: Any, tenant_id: uuid.UUID, person_id: str, period: Period, currency: str
+) -> tuple[list[maths.Credit], list[dict[str, Any]]]:
+    """The person's credits of the period in the plan's currency; other currencies converted at
+    the tenant's rate on the payment date (the statement shows both amounts)."""
+    rows = list(
+        await session.scalars(
+            select(Credit)
+            .where(
+                Credit.tenant_id == tenant_id,
+                Credit.person_id == person_id,
+                Credit.day >= period.start,
+                Credit.day <= period.end,
+            )
+            .order_by(Credit.day, Credit.activity_id)
+        )
+    )
+    rates: dict[str, list[tuple[date, Decimal]]] = {}
+    if any(c.currency != currency for c in rows):
+        for r in await session.scalars(
+            select(FxRate)
+            .where(FxRate.tenant_id == tenant_id, FxRate.base == currency)
+            .order_by(FxRate.valid_from)
+        ):
+            rates.setdefault(r.currency, []).append((r.valid_from, r.rate))
+    out, conversions = [], []
+    for c in rows:
+        base = c.base
+        if c.currency != currency:
+            known = [rate for since, rate in rates.get(c.currency, []) if since <= c.day]
+            if not known:
+                conversions.append(
+                    {
+                        "activity": c.activity_id,
+                        "amount": str(c.base),
+                        "currency": c.currency,
+                        "rate": None,
+                        "note": f"no {c.currency}→{currency} rate on {c.day}: not counted",
+                    }
+                )
+                continue
+            base = c.base * known[-1]
+            conversions.append(
+                {
+                    "activity": c.activity_id,
+                    "amount": str(c.base),
+                    "currency": c.currency,
+                    "rate": str(known[-1]),
+                    "converted": str(to_cents(base)),
+                    "to": currency,
+                    "on": c.day.isoformat(),
+                }
+            )
+        out.append(maths.Credit(c.activity_id, c.type, base, c.segment))
+    return out, conversions
+
+
+async def beside_the_plan(
+    session: Any, tenant_id: uuid.UUID, person_id: str, period: Period, statement: maths.Statement
+) -> None:
+    """Team pool shares and accepted pay-line appeals of the period."""
+    for pool in await session.scalars(
+        select(TeamPool).where(
+            TeamPool.tenant_id == tenant_id,
+            TeamPool.period == period.label,
+            TeamPool.status == "approved",
+        )
+    ):
+        share = pool.allocation.get(person_id)
+        if share:
+            statement.add_line(
+                "team pool",
+                "team_pool",
+                Decimal(share),
+                {
+                    "pool": str(pool.pool_id),
+                    "team": pool.team_id,
+                    "pool_amount": str(pool.amount),
+                    "allocated_by": pool.allocated_by,
+                    "approved_by": pool.approved_by,
+                },
+            )
+    for appeal in await session.scalars(
+        select(PayAppeal).where(
+            PayAppeal.tenant_id == tenant_id,
+            PayAppeal.person_id == person_id,
+            PayAppeal.period == period.label,
+            PayAppeal.status == "accepted",
+        )
+    ):
+        if appeal.correction:
+            statement.add_line(
+                f"appeal correction ({appeal.component})",
+                "appeal",
+                appeal.correction,
+                {
+                    "appeal": str(appeal.appeal_id),
+                    "reason": appeal.decision_reason,
+                    "decided_by": appeal.decided_by,
+                },
+            )
 
 
 async def plan_peers(
@@ -358,6 +469,7 @@ def statement_json(
         "attainment": None if st.attainment is None else str(st.attainment),
         "lines": st.lines,
         "total": str(st.total),
+        "conversions": st.conversions,
         **extra,
     }
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from incentives.models import Credit, FinalGrade, Quota
+from incentives.models import Credit, FinalGrade, Quota, SurveyScore, TeamAttainment
 from shared.db.uow import UnitOfWork
 from shared.events.activity import ActivityType
 from shared.events.envelope import ActivityRecorded, Event, ProgressUpdated, ScorecardGraded
@@ -20,9 +21,31 @@ SIGN = {ActivityType.payment_received: 1, ActivityType.refund: -1}
 
 async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> None:
     credits = []
+    surveys: list[dict[str, object]] = []
     quotas: dict[tuple[str, str, str, object], dict[str, object]] = {}
+    teams: dict[tuple[str, str, str, object], dict[str, object]] = {}
     for e in events:
-        if isinstance(e, ActivityRecorded):
+        if (
+            isinstance(e, ActivityRecorded)
+            and e.payload.activity.type is ActivityType.survey_response
+        ):
+            a = e.payload.activity
+            score = a.attributes.get("score")
+            if isinstance(score, int | float | str) and str(a.attributes.get("kind", "")) in (
+                "nps",
+                "csat",
+            ):
+                surveys.append(
+                    {
+                        "tenant_id": e.tenant_id,
+                        "event_id": e.id,
+                        "person_id": a.actor_id,
+                        "day": local_date(a.occurred_at, e.payload.timezone),
+                        "kind": str(a.attributes["kind"]),
+                        "score": Decimal(str(score)),
+                    }
+                )
+        elif isinstance(e, ActivityRecorded):
             a = e.payload.activity
             sign = SIGN.get(a.type)
             if sign is None or a.amount is None:
@@ -61,6 +84,15 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
             )
         elif isinstance(e, ProgressUpdated):
             p = e.payload
+            if p.owner_kind == "team" and p.goal_id is not None and p.attainment is not None:
+                teams[(p.person_id, p.metric, p.period_kind, p.period_start)] = {
+                    "tenant_id": e.tenant_id,
+                    "team_id": p.person_id,
+                    "metric": p.metric,
+                    "period_kind": p.period_kind,
+                    "period_start": p.period_start,
+                    "attainment": p.attainment,
+                }
             if p.owner_kind == "person" and p.goal_id is not None and p.target_set is not None:
                 quotas[(p.person_id, p.metric, p.period_kind, p.period_start)] = {
                     "tenant_id": e.tenant_id,
@@ -70,6 +102,23 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
                     "period_start": p.period_start,
                     "target": p.target,  # as measured against (prorated for joiners, leavers)
                 }
+    if surveys:
+        await uow.session.execute(pg_insert(SurveyScore).values(surveys).on_conflict_do_nothing())
+    if teams:
+        rows = [teams[k] for k in sorted(teams, key=str)]
+        stmt = pg_insert(TeamAttainment).values(rows)
+        await uow.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[
+                    TeamAttainment.tenant_id,
+                    TeamAttainment.team_id,
+                    TeamAttainment.metric,
+                    TeamAttainment.period_kind,
+                    TeamAttainment.period_start,
+                ],
+                set_={"attainment": stmt.excluded.attainment},
+            )
+        )
     if credits:
         await attribute_clawbacks(uow, credits)
         await uow.session.execute(pg_insert(Credit).values(credits).on_conflict_do_nothing())

@@ -12,6 +12,7 @@ from incentives.plan.components import (
     Draw,
     FixedBonus,
     Flat,
+    NpsBonus,
     OverAchievement,
     PlanIn,
     Segment,
@@ -22,6 +23,7 @@ from incentives.plan.components import (
 from incentives.plan.maths import (
     GRADE_COEFFICIENTS,
     marginal_commission,
+    nps,
     over_achievement_bonus,
     retroactive_commission,
     tier_reached,
@@ -46,6 +48,21 @@ class Statement:
     attainment: Decimal | None
     lines: list[dict[str, Any]] = field(default_factory=list)
     total: Decimal = Decimal(0)
+    conversions: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_line(
+        self, component: str, kind: str, amount: Decimal, explanation: dict[str, Any]
+    ) -> None:
+        """A line beside the plan's components (team pool, appeal correction, adjustment)."""
+        self.lines.append(
+            {
+                "component": component,
+                "type": kind,
+                "amount": str(to_cents(amount)),
+                "explanation": explanation,
+            }
+        )
+        self.total += to_cents(amount)
 
 
 def _s(value: Decimal | None) -> str | None:
@@ -62,6 +79,7 @@ def compute(
     person_id: str | None = None,
     peers: dict[str, dict[str, Decimal]] | None = None,
     recoverable_balance: Decimal = Decimal(0),
+    nps_scores: Sequence[int] = (),
 ) -> Statement:
     base = sum((c.base for c in credits), Decimal(0))
     attainment = None if quota is None or quota <= 0 else base / quota
@@ -150,6 +168,16 @@ def compute(
                 "n": comp.n,
                 "rank": ranks.index(mine) + 1 if person_id in values else None,
                 "rule": "competition ranking among the plan's people; everyone ranked ≤ n is paid",
+            }
+        elif isinstance(comp, NpsBonus):
+            value = nps(list(nps_scores), minimum_responses=comp.min_responses)
+            amount = comp.amount if value is not None and value >= comp.threshold else Decimal(0)
+            explanation |= {
+                "nps": None if value is None else str(value),
+                "responses": len(nps_scores),
+                "threshold": str(comp.threshold),
+                "min_responses": comp.min_responses,
+                "rule": "% promoters (9–10) − % detractors (0–6) ≥ threshold",
             }
         elif isinstance(comp, Draw):
             earned = st.total
