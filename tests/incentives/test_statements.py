@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from allinone.app import create_app
 from shared.db.bootstrap import DatabaseUrls
@@ -153,6 +156,25 @@ async def test_statements_pay_the_spec_examples(database: DatabaseUrls) -> None:
                 "/v1/statements", params={"person_id": "p-2", "period": "2026-03"}, headers=rep
             )
         ).status_code == 403
+
+        # each payment re-announced the person's pay on incentives.payouts.v1, with the plan's total
+        engine = create_async_engine(database.admin_url)
+
+        async def announced() -> bool:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    text("SELECT value FROM bus.log WHERE topic = :t"),
+                    {"t": settings.topic("incentives.payouts.v1")},
+                )
+                pay = [json.loads(r.value) for r in rows]
+            return any(
+                e["payload"].get("plan") == "standard"
+                and e["payload"]["commission_total"] == "46000.00"
+                for e in pay
+            )
+
+        await eventually(announced)
+        await engine.dispose()
 
         # what-if: one more 50,000 collected → 2,500 at 5 % and 500 more over-achievement
         r = await client.post(

@@ -99,6 +99,8 @@ class CommissionPayload(BaseModel):
     base_total: Decimal
     commission_total: Decimal
     line_count: int
+    period: str | None = None  # the statement's period label, when a pay plan computed it
+    plan: str | None = None
 
 
 class CommissionComputed(EventBase):

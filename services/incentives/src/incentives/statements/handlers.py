@@ -3,8 +3,9 @@ are computed from, kept as the events arrive."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select, tuple_
@@ -24,6 +25,7 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
     surveys: list[dict[str, object]] = []
     quotas: dict[tuple[str, str, str, object], dict[str, object]] = {}
     teams: dict[tuple[str, str, str, object], dict[str, object]] = {}
+    graded: set[tuple[object, object]] = set()
     for e in events:
         if (
             isinstance(e, ActivityRecorded)
@@ -69,6 +71,8 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
                 )
         elif isinstance(e, ScorecardGraded):
             g = e.payload
+            if g.period_kind == "month":
+                graded.add((g.person_id, g.period_start))
             stmt = pg_insert(FinalGrade).values(
                 tenant_id=e.tenant_id,
                 person_id=g.person_id,
@@ -138,6 +142,18 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
             )
         )
 
+    touched = (
+        {(c["person_id"], c["day"]) for c in credits}
+        | {
+            (q["person_id"], q["period_start"])
+            for q in quotas.values()
+            if q["period_kind"] == "month"
+        }
+        | graded
+    )
+    if touched:
+        await announce_pay(uow, events[0].tenant_id, touched)
+
 
 CLAWBACK_WINDOW = timedelta(days=180)
 
@@ -170,3 +186,39 @@ async def attribute_clawbacks(uow: UnitOfWork, credits: list[dict[str, object]])
         if original is not None and c["day"] - original <= CLAWBACK_WINDOW:  # type: ignore[operator]
             c["day"] = original
             c["clawback_of"] = refers_to
+
+
+async def announce_pay(
+    uow: UnitOfWork, tenant_id: uuid.UUID, touched: set[tuple[object, object]]
+) -> None:
+    """Recompute the touched people's monthly statements and announce them on
+    incentives.payouts.v1 (each payment, refund or quota change moves pay at once)."""
+    from incentives.statements.endpoints import statement_now
+    from shared.events.envelope import CommissionComputed, CommissionPayload, new_event, person_key
+    from shared.http.problems import Problem
+    from shared.periods import PeriodKind, period_of
+
+    months = {(str(person), period_of(PeriodKind.MONTH, day)) for person, day in touched}  # type: ignore[arg-type]
+    for person, month in sorted(months, key=lambda pm: (pm[0], pm[1].start)):
+        try:
+            plan, st = await statement_now(uow.session, tenant_id, person, month)
+        except Problem:
+            continue  # no pay plan in force
+        uow.emit(
+            new_event(
+                CommissionComputed,
+                tenant_id=tenant_id,
+                key=person_key(tenant_id, person),
+                occurred_at=datetime.now(UTC),
+                payload=CommissionPayload(
+                    person_id=person,
+                    period_start=month.start,
+                    currency=st.currency,
+                    base_total=st.base,
+                    commission_total=st.total,
+                    line_count=len(st.lines),
+                    period=month.label,
+                    plan=plan.key,
+                ),
+            )
+        )
