@@ -102,3 +102,15 @@ def test_commission_is_never_grade_adjusted() -> None:
         assert "never grade-adjusted" in str(exc)
     else:
         raise AssertionError("a grade-adjusted commission was accepted")
+
+
+def test_a_gate_pays_no_commission_below_its_attainment() -> None:
+    p = plan(
+        {"type": "flat", "rate": "0.03", "name": "commission"},
+        {"type": "gate", "min_attainment": "0.5"},
+        {"type": "fixed_bonus", "amount": "100", "name": "bonus"},
+    )
+    below = compute(p, [Credit("x", "payment_received", D("499999.99"))], D(1000000))
+    at = compute(p, [Credit("x", "payment_received", D(500000))], D(1000000))
+    assert (amounts(below)["commission"], amounts(below)["bonus"]) == ("0.00", "100.00")
+    assert amounts(at)["commission"] == "15000.00"  # the gate includes its bound

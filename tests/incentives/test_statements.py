@@ -382,3 +382,44 @@ async def test_payments_reach_the_statement_over_the_real_bus(
             client, rep, 'query { whatIf(personId: "p-1", period: "2026-03", amount: "50000") }'
         )
         assert data["whatIf"]["difference"] == "3000.00"
+
+
+async def test_a_plan_assigned_to_a_role_pays_everyone_with_that_role(
+    database: DatabaseUrls,
+) -> None:
+    settings = make_settings(database)
+    async with running(create_app(settings)) as client:
+        tenant, source = await create_tenant_and_source(client, settings)
+        hr = auth(settings, tenant, "hr")
+        finance = auth(settings, tenant, "finance")
+        r = await client.put(
+            "/v1/org/people/p-9", json={"name": "New", "role": "new_business_rep"}, headers=hr
+        )
+        assert r.status_code == 200
+        flat = {
+            "name": "reps",
+            "effective_from": "2026-01-01",
+            "components": [{"type": "flat", "rate": "0.05", "name": "commission"}],
+        }
+        assert (await client.put("/v1/plans/reps", json=flat, headers=finance)).status_code == 201
+        body = {"roles": ["new_business_rep"], "valid_from": "2026-01-01"}
+        assert (
+            await client.post("/v1/plans/reps/assign", json=body, headers=finance)
+        ).status_code == 204
+        assert (
+            await client.post(
+                "/v1/plans/reps/assign", json={"valid_from": "2026-01-01"}, headers=finance
+            )
+        ).status_code == 422
+        body, headers = signed(source["secret"], [activity("r-1", actor="p-9", amount="1000.00")])
+        assert (
+            await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+        ).status_code == 207
+
+        async def paid() -> bool:
+            r = await client.get(
+                "/v1/statements", params={"person_id": "p-9", "period": "2026-03"}, headers=finance
+            )
+            return r.status_code == 200 and r.json()["total"] == "50.00"
+
+        await eventually(paid)

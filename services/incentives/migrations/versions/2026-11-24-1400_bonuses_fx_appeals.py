@@ -1,4 +1,4 @@
-"""rate table, survey scores, team attainment and pools, pay-line appeals
+"""rate table, survey scores, team attainment and pools, pay-line appeals, people's roles
 
 Revision ID: incentives_0006
 Revises: incentives_0005
@@ -97,7 +97,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("appeal_id", name=op.f("pk_pay_appeals")),
         schema=S,
     )
-    for table in ("fx_rates", "survey_scores", "team_attainment", "team_pools", "pay_appeals"):
+    op.create_table(
+        "person_roles",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("person_id", sa.Text(), nullable=False),
+        sa.Column("role", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "person_id", name=op.f("pk_person_roles")),
+        schema=S,
+    )
+    for table in (
+        "fx_rates",
+        "survey_scores",
+        "team_attainment",
+        "team_pools",
+        "pay_appeals",
+        "person_roles",
+    ):
         enable_tenant_rls(S, table)
 
 

@@ -251,3 +251,13 @@ class PayAppeal(Base):
     decided_by: Mapped[str | None] = mapped_column(Text)
     decision_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class PersonRole(Base):
+    """People's roles as goals announces them (plans can be assigned to a role)."""
+
+    __tablename__ = "person_roles"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    role: Mapped[str] = mapped_column(Text)

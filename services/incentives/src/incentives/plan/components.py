@@ -106,8 +106,24 @@ class NpsBonus(_Component):
     min_responses: Annotated[int, Field(ge=1)] = 10
 
 
+class Gate(_Component):
+    """A threshold: below `min_attainment` of quota no commission is paid (bonuses unaffected)."""
+
+    type: Literal["gate"]
+    min_attainment: Annotated[Decimal, Field(ge=0)]
+
+
 Component = Annotated[
-    Flat | Tiered | Segment | OverAchievement | FixedBonus | TargetBonus | TopN | Draw | NpsBonus,
+    Flat
+    | Tiered
+    | Segment
+    | OverAchievement
+    | FixedBonus
+    | TargetBonus
+    | TopN
+    | Draw
+    | NpsBonus
+    | Gate,
     Field(discriminator="type"),
 ]
 

@@ -19,6 +19,7 @@ from incentives.models import (
     FinalGrade,
     FxRate,
     PayAppeal,
+    PersonRole,
     Plan,
     PlanAcceptance,
     PlanAssignment,
@@ -95,7 +96,10 @@ async def put_plan(
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    person_ids: list[str] = Field(min_length=1)
+    person_ids: list[str] = Field(default_factory=list)
+    roles: list[str] = Field(
+        default_factory=list, description="everyone with this role (as HR set it in goals)"
+    )
     valid_from: date
     quota: Decimal | None = Field(default=None, gt=0, description="instead of the goal's target")
 
@@ -119,7 +123,9 @@ async def assign(
             is None
         ):
             raise invalid_field("key", f"no plan {key!r}")
-        for person in body.person_ids:
+        if not body.person_ids and not body.roles:
+            raise invalid_field("person_ids", "give person_ids or roles")
+        for person in [*body.person_ids, *(f"role:{r}" for r in body.roles)]:
             await uow.session.merge(
                 PlanAssignment(
                     tenant_id=who.tenant_id,
@@ -145,6 +151,24 @@ async def plan_for(
         .order_by(PlanAssignment.valid_from.desc())
         .limit(1)
     )
+    if assignment is None:
+        # No plan of their own: their role's.
+        role = await session.scalar(
+            select(PersonRole.role).where(
+                PersonRole.tenant_id == tenant_id, PersonRole.person_id == person_id
+            )
+        )
+        if role is not None:
+            assignment = await session.scalar(
+                select(PlanAssignment)
+                .where(
+                    PlanAssignment.tenant_id == tenant_id,
+                    PlanAssignment.person_id == f"role:{role}",
+                    PlanAssignment.valid_from <= period.end,
+                )
+                .order_by(PlanAssignment.valid_from.desc())
+                .limit(1)
+            )
     if assignment is None:
         return None
     versions = list(

@@ -11,10 +11,23 @@ from decimal import Decimal
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from incentives.models import Credit, FinalGrade, Quota, SurveyScore, TeamAttainment
+from incentives.models import (
+    Credit,
+    FinalGrade,
+    PersonRole,
+    Quota,
+    SurveyScore,
+    TeamAttainment,
+)
 from shared.db.uow import UnitOfWork
 from shared.events.activity import ActivityType
-from shared.events.envelope import ActivityRecorded, Event, ProgressUpdated, ScorecardGraded
+from shared.events.envelope import (
+    ActivityRecorded,
+    Event,
+    PersonSet,
+    ProgressUpdated,
+    ScorecardGraded,
+)
 from shared.periods import local_date
 
 SIGN = {ActivityType.payment_received: 1, ActivityType.refund: -1}
@@ -69,6 +82,16 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
                         "_refers_to": a.refers_to if a.type is ActivityType.refund else None,
                     }
                 )
+        elif isinstance(e, PersonSet):
+            stmt = pg_insert(PersonRole).values(
+                tenant_id=e.tenant_id, person_id=e.payload.person_id, role=e.payload.role
+            )
+            await uow.session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[PersonRole.tenant_id, PersonRole.person_id],
+                    set_={"role": e.payload.role},
+                )
+            )
         elif isinstance(e, ScorecardGraded):
             g = e.payload
             if g.period_kind == "month":

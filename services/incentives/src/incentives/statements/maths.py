@@ -12,6 +12,7 @@ from incentives.plan.components import (
     Draw,
     FixedBonus,
     Flat,
+    Gate,
     NpsBonus,
     OverAchievement,
     PlanIn,
@@ -85,7 +86,13 @@ def compute(
     attainment = None if quota is None or quota <= 0 else base / quota
     st = Statement(plan.currency, base, quota, attainment)
     events = [c.activity_id for c in credits]
+    gates = [c for c in plan.components if isinstance(c, Gate)]
+    closed_gate = next(
+        (g for g in gates if attainment is None or attainment < g.min_attainment), None
+    )
     for index, comp in enumerate(plan.components):
+        if isinstance(comp, Gate):
+            continue
         name = comp.name or f"{comp.type} #{index + 1}"
         explanation: dict[str, Any] = {"component": comp.type, "base": str(base), "events": events}
         amount: Decimal | None
@@ -212,6 +219,18 @@ def compute(
         if amount is not None and comp.cap is not None and amount > comp.cap:
             explanation |= {"capped_at": str(comp.cap), "before_cap": str(to_cents(amount))}
             amount = comp.cap
+        if (
+            closed_gate is not None
+            and isinstance(comp, Flat | Segment | Tiered)
+            and amount is not None
+        ):
+            explanation |= {
+                "gate": str(closed_gate.min_attainment),
+                "attainment": None if attainment is None else str(attainment),
+                "note": "below the gate: no commission",
+                "before_gate": str(to_cents(amount)),
+            }
+            amount = Decimal(0)
         line_amount = None if amount is None else to_cents(amount)
         st.lines.append(
             {
