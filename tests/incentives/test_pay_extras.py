@@ -185,6 +185,14 @@ async def test_currencies_nps_pools_appeals_reports(database: DatabaseUrls) -> N
             Decimal(people["p-1"]["accrued"]) == Decimal(st["total"])
             and people["p-1"]["paid"] == "0"
         )
+        data = (
+            await client.post(
+                "/graphql",
+                json={"query": '{ teamPayouts(period: "2026-03", teamId: "east") }'},
+                headers=finance,
+            )
+        ).json()
+        assert data["data"]["teamPayouts"]["accrued"] == r.json()["accrued"], data
         # recognition and long-term incentives
         r = await client.get("/v1/recognition", params={"month": "2026-03"}, headers=rep)
         assert r.json()["champion"] == ["p-1"] and r.json()["leaderboard"][0]["rank"] == 1

@@ -144,6 +144,7 @@ GRAPHQL: dict[str, set[str]] = {
     "reviewsToDo": ANY,
     "statement": READERS,
     "whatIf": READERS,
+    "teamPayouts": {"admin", "finance"},
 }
 GRAPHQL_SCALARS = {
     "scorecard",
@@ -151,6 +152,7 @@ GRAPHQL_SCALARS = {
     "reviewsToDo",
     "statement",
     "whatIf",
+    "teamPayouts",
 }  # JSON: no selection set
 # The arguments each field is asked with, for a person ({person}); by default a month.
 GRAPHQL_ARGS: dict[str, str] = {
@@ -162,6 +164,7 @@ GRAPHQL_ARGS: dict[str, str] = {
     "reviewsToDo": "",
     "statement": 'personId: "{person}", period: "2026-03"',
     "whatIf": 'personId: "{person}", period: "2026-03", amount: "1"',
+    "teamPayouts": 'period: "2026-03"',
 }
 # How to call each route: path, query, body. Figures are asked for someone else ("p-2").
 CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {

@@ -14,7 +14,7 @@ from incentives.people.service import export as people_export
 from incentives.pools.endpoints import router as pools_router
 from incentives.reports.endpoints import router as reports_router
 from incentives.statements.endpoints import router as statements_router
-from incentives.statements.gql import PayQuery
+from incentives.statements.gql import PayoutsQuery, PayQuery
 from shared.events.topics import Topic
 from shared.http.audit import audit_router
 from shared.http.people import export_router
@@ -37,7 +37,7 @@ SERVICE = ServiceSpec(
         audit_router("incentives", audit_log),
         export_router("incentives", messaging, people_export),
     ),
-    query=merge_types("IncentivesServiceQuery", (IncentivesQuery, PayQuery)),
+    query=merge_types("IncentivesServiceQuery", (IncentivesQuery, PayQuery, PayoutsQuery)),
     consumers=(
         ConsumerSpec(
             group="incentives",

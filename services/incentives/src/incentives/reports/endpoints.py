@@ -71,6 +71,10 @@ async def summary(
 ) -> dict[str, Any]:
     """Pay per person of a team (or region, with its sub-teams) for a period: earned so far,
     paid, and the accrual (earned but not yet paid)."""
+    return await payouts(rt, who, period, team_id)
+
+
+async def payouts(rt: Runtime, who: Principal, period: str, team_id: str | None) -> dict[str, Any]:
     try:
         p = parse_period(period)
     except ValueError as exc:

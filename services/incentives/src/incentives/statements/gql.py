@@ -85,3 +85,17 @@ class PayQuery:
             "difference": str(then.total - now.total),
             "plan": plan.key,
         }
+
+
+@strawberry.type
+class PayoutsQuery:
+    @strawberry.field(description="A team's (or the company's) pay for a period, with accruals")
+    async def team_payouts(
+        self, info: Info[Context, None], period: str, team_id: str | None = None
+    ) -> JSON:
+        from incentives.reports.endpoints import payouts
+
+        who = info.context.principal
+        if not who.has("admin", "finance"):
+            raise Problem(403, "Forbidden", "team payouts are for finance")
+        return await payouts(info.context.runtime, who, period, team_id)
