@@ -423,3 +423,52 @@ async def test_a_plan_assigned_to_a_role_pays_everyone_with_that_role(
             return r.status_code == 200 and r.json()["total"] == "50.00"
 
         await eventually(paid)
+
+
+def refund(event_id: str, amount: str, of: str, at: str) -> dict[str, Any]:
+    return activity(event_id, type="refund", amount=amount, refers_to=of, occurred_at=at)
+
+
+async def test_a_refund_after_the_clawback_window_counts_where_it_happens(
+    database: DatabaseUrls,
+) -> None:
+    settings = make_settings(database)
+    async with running(create_app(settings)) as client:
+        tenant, source = await create_tenant_and_source(client, settings)
+        finance = auth(settings, tenant, "finance")
+        flat = {
+            "name": "short",
+            "effective_from": "2026-01-01",
+            "clawback_days": 10,
+            "components": [{"type": "flat", "rate": "0.05", "name": "commission"}],
+        }
+        assert (await client.put("/v1/plans/short", json=flat, headers=finance)).status_code == 201
+        body = {"person_ids": ["p-1"], "valid_from": "2026-01-01"}
+        assert (
+            await client.post("/v1/plans/short/assign", json=body, headers=finance)
+        ).status_code == 204
+        events = [
+            activity("pay", amount="1000.00", occurred_at="2026-03-05T10:00:00+08:00"),
+            activity("pay2", amount="1000.00", occurred_at="2026-03-28T10:00:00+08:00"),
+            refund("late", "100.00", "pay", "2026-04-20T10:00:00+08:00"),
+            refund("soon", "200.00", "pay2", "2026-04-02T10:00:00+08:00"),
+        ]
+        body, headers = signed(source["secret"], events)
+        assert (
+            await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+        ).status_code == 207
+
+        async def totals() -> tuple[str, str]:
+            march = await statement(client, finance, "p-1")
+            r = await client.get(
+                "/v1/statements", params={"person_id": "p-1", "period": "2026-04"}, headers=finance
+            )
+            assert march["base"] != "0", march
+            return march["base"], r.json()["base"]
+
+        async def settled() -> bool:
+            return await totals() == ("1800.00", "-100.00")
+
+        await eventually(settled)
+        # 46 days after its payment (beyond the plan's 10 days) the refund counts in April, where it
+        # happened; 5 days after pay2 (within them) it reverses pay2 in March

@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.Text(), nullable=False),
         sa.Column("segment", sa.Text(), nullable=True),
         sa.Column("clawback_of", sa.Text(), nullable=True),
+        sa.Column("payment_day", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("tenant_id", "event_id", "person_id", name=op.f("pk_credits")),
         schema=S,
     )

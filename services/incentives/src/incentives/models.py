@@ -126,8 +126,10 @@ class Credit(Base):
     base: Mapped[Decimal] = mapped_column(Amount)
     currency: Mapped[str] = mapped_column(Text)
     segment: Mapped[str | None] = mapped_column(Text)
-    # A refund within the clawback window counts in the period of the payment it reverses.
+    # A refund of a payment: within the plan's clawback window it counts in the period of the
+    # payment it reverses (``payment_day``).
     clawback_of: Mapped[str | None] = mapped_column(Text)
+    payment_day: Mapped[date | None] = mapped_column(Date)
 
 
 class Quota(Base):

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from incentives.models import (
     Credit,
@@ -201,7 +201,9 @@ async def statement_now(
     if found is None:
         raise Problem(404, "Not found", f"{person_id} has no pay plan in force in {period.label}")
     row, plan, quota_override = found
-    credits, conversions = await credits_in(session, tenant_id, person_id, period, plan.currency)
+    credits, conversions = await credits_in(
+        session, tenant_id, person_id, period, plan.currency, plan.clawback_days
+    )
     quota = quota_override
     if quota is None:
         quota = await session.scalar(
@@ -261,7 +263,12 @@ async def statement_now(
 
 
 async def credits_in(
-    session: Any, tenant_id: uuid.UUID, person_id: str, period: Period, currency: str
+    session: Any,
+    tenant_id: uuid.UUID,
+    person_id: str,
+    period: Period,
+    currency: str,
+    clawback_days: int = 180,
 ) -> tuple[list[maths.Credit], list[dict[str, Any]]]:
     """The person's credits of the period in the plan's currency; other currencies converted at
     the tenant's rate on the payment date (the statement shows both amounts)."""
@@ -271,12 +278,22 @@ async def credits_in(
             .where(
                 Credit.tenant_id == tenant_id,
                 Credit.person_id == person_id,
-                Credit.day >= period.start,
-                Credit.day <= period.end,
+                or_(
+                    Credit.day.between(period.start, period.end),
+                    Credit.payment_day.between(period.start, period.end),
+                ),
             )
             .order_by(Credit.day, Credit.activity_id)
         )
     )
+
+    def counts_on(c: Credit) -> date:
+        """A clawback within the window counts on its payment's day, anything else on its own."""
+        if c.payment_day is not None and (c.day - c.payment_day).days <= clawback_days:
+            return c.payment_day
+        return c.day
+
+    rows = [c for c in rows if period.start <= counts_on(c) <= period.end]
     rates: dict[str, list[tuple[date, Decimal]]] = {}
     if any(c.currency != currency for c in rows):
         for r in await session.scalars(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select, tuple_
@@ -79,6 +79,7 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
                         "currency": a.amount.currency,
                         "segment": a.customer.segment if a.customer else None,
                         "clawback_of": None,
+                        "payment_day": None,
                         "_refers_to": a.refers_to if a.type is ActivityType.refund else None,
                     }
                 )
@@ -178,13 +179,10 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
         await announce_pay(uow, events[0].tenant_id, touched)
 
 
-CLAWBACK_WINDOW = timedelta(days=180)
-
-
 async def attribute_clawbacks(uow: UnitOfWork, credits: list[dict[str, object]]) -> None:
-    """A refund of a payment collected within the clawback window (180 days) reverses that
-    payment's commission: it counts in the payment's period (a locked period is then adjusted
-    in the next open one)."""
+    """Note which payment a refund reverses: within the plan's clawback window (180 days by
+    default) it counts in the payment's period (a locked period is then adjusted in the next
+    open one)."""
     wanted = {(c["person_id"], c["_refers_to"]) for c in credits if c.get("_refers_to")}
     originals: dict[tuple[object, object], date] = {}
     if wanted:
@@ -206,8 +204,9 @@ async def attribute_clawbacks(uow: UnitOfWork, credits: list[dict[str, object]])
         if refers_to is None:
             continue
         original = originals.get((c["person_id"], refers_to))
-        if original is not None and c["day"] - original <= CLAWBACK_WINDOW:  # type: ignore[operator]
-            c["day"] = original
+        if original is not None:
+            # Whether it falls within the plan's clawback window is judged per statement.
+            c["payment_day"] = original
             c["clawback_of"] = refers_to
 
 
