@@ -472,3 +472,61 @@ async def test_a_refund_after_the_clawback_window_counts_where_it_happens(
         await eventually(settled)
         # 46 days after its payment (beyond the plan's 10 days) the refund counts in April, where it
         # happened; 5 days after pay2 (within them) it reverses pay2 in March
+
+
+async def test_a_plan_change_mid_period_applies_from_its_date(database: DatabaseUrls) -> None:
+    settings = make_settings(database)
+    async with running(create_app(settings)) as client:
+        tenant, source = await create_tenant_and_source(client, settings)
+        finance = auth(settings, tenant, "finance")
+
+        def flat(rate: str, since: str, **extra: Any) -> dict[str, Any]:
+            return {
+                "name": "f",
+                "effective_from": since,
+                "components": [{"type": "flat", "rate": rate, "name": "commission"}],
+                **extra,
+            }
+
+        assert (
+            await client.put("/v1/plans/f", json=flat("0.03", "2026-01-01"), headers=finance)
+        ).status_code == 201
+        assert (
+            await client.put("/v1/plans/f", json=flat("0.05", "2026-03-16"), headers=finance)
+        ).status_code == 201
+        body = {"person_ids": ["p-1"], "valid_from": "2026-01-01"}
+        assert (
+            await client.post("/v1/plans/f/assign", json=body, headers=finance)
+        ).status_code == 204
+        events = [
+            activity("early", amount="1000.00", occurred_at="2026-03-10T10:00:00+08:00"),
+            activity("later", amount="1000.00", occurred_at="2026-03-20T10:00:00+08:00"),
+        ]
+        body, headers = signed(source["secret"], events)
+        assert (
+            await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+        ).status_code == 207
+
+        async def split() -> dict[str, Any]:
+            st = await statement(client, finance, "p-1")
+            assert st["base"] == "2000.00", st
+            return st
+
+        st = await eventually(split)
+        lines = {x["component"]: x["amount"] for x in st["lines"]}
+        assert lines == {
+            "commission (v1 from 2026-03-01)": "30.00",
+            "commission (v2 from 2026-03-16)": "50.00",
+        }
+        assert st["total"] == "80.00"
+        # a version marked retroactive applies to the whole period
+        assert (
+            await client.put(
+                "/v1/plans/f", json=flat("0.05", "2026-03-16", retroactive=True), headers=finance
+            )
+        ).status_code == 201
+        st = await statement(client, finance, "p-1")
+        assert ({x["component"]: x["amount"] for x in st["lines"]}, st["total"]) == (
+            {"commission": "100.00"},
+            "100.00",
+        )

@@ -139,6 +139,10 @@ class PlanIn(BaseModel):
     period_kind: Literal["month", "quarter", "half", "year"] = "month"
     components: list[Component] = Field(min_length=1)
     statement_cap: Money | None = Field(default=None, description="at most this much per statement")
+    retroactive: bool = Field(
+        default=False,
+        description="a version effective mid-period applies to the whole period (else from its date)",
+    )
     clawback_days: int = Field(
         default=180, ge=0, description="a refund this soon after its payment reverses it there"
     )

@@ -138,6 +138,44 @@ async def assign(
             )
 
 
+COMMISSION_TYPES = ("flat", "tiered", "segment", "gate")
+
+
+async def versions_in(
+    session: Any, tenant_id: uuid.UUID, key: str, period: Period
+) -> list[tuple[Plan, PlanIn, date, date]]:
+    """The plan versions in force during the period, each with the days it covers: a version
+    effective mid-period applies from its date (unless it says it is retroactive)."""
+    rows = list(
+        await session.scalars(
+            select(Plan).where(Plan.tenant_id == tenant_id, Plan.key == key).order_by(Plan.version)
+        )
+    )
+    parsed = [(r, PlanIn.model_validate(r.definition)) for r in rows]
+    # The newest version effective on each day of the period.
+    out: list[tuple[Plan, PlanIn, date, date]] = []
+    day = period.start
+    while day <= period.end:
+        live = [
+            (r, p)
+            for r, p in parsed
+            if p.effective_from <= day and (p.effective_to is None or p.effective_to >= day)
+        ]
+        if not live:
+            day += timedelta(days=1)
+            continue
+        r, p = live[-1]
+        if out and out[-1][0].plan_id == r.plan_id and out[-1][3] == day - timedelta(days=1):
+            out[-1] = (out[-1][0], out[-1][1], out[-1][2], day)
+        else:
+            out.append((r, p, day, day))
+        day += timedelta(days=1)
+    if out and out[-1][1].retroactive:
+        last = out[-1]
+        return [(last[0], last[1], period.start, period.end)]
+    return out
+
+
 async def plan_for(
     session: Any, tenant_id: uuid.UUID, person_id: str, period: Period
 ) -> tuple[Plan, PlanIn, Decimal | None] | None:
@@ -241,17 +279,66 @@ async def statement_now(
             )
         )
     ]
-    statement = maths.compute(
-        plan,
-        credits + list(extra or []),
-        quota,
-        grade,
-        score_total=None if final is None else final[1],
-        person_id=person_id,
-        peers=peers,
-        recoverable_balance=await draw_balance(session, tenant_id, person_id),
-        nps_scores=nps_scores,
-    )
+    everything = credits + list(extra or [])
+    common: dict[str, Any] = {
+        "score_total": None if final is None else final[1],
+        "person_id": person_id,
+        "peers": peers,
+        "recoverable_balance": await draw_balance(session, tenant_id, person_id),
+        "nps_scores": nps_scores,
+    }
+    segments = await versions_in(session, tenant_id, row.key, period)
+    if len(segments) <= 1:
+        statement = maths.compute(plan, everything, quota, grade, **common)
+    else:
+        # Commission follows each version from its date (its credits, the quota prorated by
+        # days); bonuses and caps are the latest version's, over the whole period.
+        statement = maths.compute(
+            plan.model_copy(
+                update={
+                    "components": [c for c in plan.components if c.type not in COMMISSION_TYPES],
+                    "statement_cap": None,
+                }
+            ),
+            everything,
+            quota,
+            grade,
+            **common,
+        )
+        for version, part_plan, start, end in segments:
+            share = Decimal((end - start).days + 1) / period.days
+            part = maths.compute(
+                part_plan.model_copy(
+                    update={
+                        "components": [
+                            c for c in part_plan.components if c.type in COMMISSION_TYPES
+                        ],
+                        "statement_cap": None,
+                    }
+                ),
+                [c for c in everything if c.day is None or start <= c.day <= end],
+                None if quota is None else quota * share,
+                grade,
+            )
+            for line in part.lines:
+                line["component"] = (
+                    f"{line['component']} (v{version.version} from {start.isoformat()})"
+                )
+                line["explanation"] |= {
+                    "version": version.version,
+                    "from": start.isoformat(),
+                    "to": end.isoformat(),
+                    "quota_share": str(share),
+                }
+                statement.lines.append(line)
+            statement.total += part.total
+        if plan.statement_cap is not None and statement.total > plan.statement_cap:
+            statement.add_line(
+                "statement cap",
+                "cap",
+                plan.statement_cap - statement.total,
+                {"rule": "at most the statement cap", "cap": str(plan.statement_cap)},
+            )
     statement.conversions = conversions
     await beside_the_plan(session, tenant_id, person_id, period, statement)
     if adjust:
@@ -330,7 +417,7 @@ async def credits_in(
                     "on": c.day.isoformat(),
                 }
             )
-        out.append(maths.Credit(c.activity_id, c.type, base, c.segment))
+        out.append(maths.Credit(c.activity_id, c.type, base, c.segment, counts_on(c)))
     return out, conversions
 
 

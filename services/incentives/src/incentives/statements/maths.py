@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +40,7 @@ class Credit:
     type: str  # payment_received, refund
     base: Decimal  # the person's share; negative for refunds
     segment: str | None = None
+    day: date | None = None  # the day it counts on (a clawback: its payment's)
 
 
 @dataclass
