@@ -145,6 +145,22 @@ async def manages(
     return bool(found)
 
 
+async def independent_of(
+    session: AsyncSession,
+    org: OrgTables,
+    tenant_id: uuid.UUID,
+    decider: str,
+    person_id: str,
+    start: date,
+    end: date,
+) -> bool:
+    """May `decider` decide on the person's appeal: neither the person nor their manager over
+    the period in question?"""
+    if decider == person_id:
+        return False
+    return not await manages(session, org, tenant_id, decider, person_id, start, end)
+
+
 async def manages_team(
     session: AsyncSession, org: OrgTables, tenant_id: uuid.UUID, manager_id: str, team_id: str
 ) -> bool:

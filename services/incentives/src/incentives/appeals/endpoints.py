@@ -18,7 +18,7 @@ from shared.auth.tokens import Principal
 from shared.db import audit
 from shared.db.uow import unit_of_work
 from shared.http.problems import Problem, invalid_field
-from shared.org import manages
+from shared.org import independent_of
 from shared.periods import parse_period
 from shared.runtime import Runtime
 from shared.service import runtime_of
@@ -112,7 +112,7 @@ async def decide(
         if appeal.status != "submitted":
             raise Problem(409, "Already decided", f"the appeal is {appeal.status}", kind="conflict")
         period = parse_period(appeal.period)
-        if who.subject == appeal.person_id or await manages(
+        if not await independent_of(
             uow.session, org, who.tenant_id, who.subject, appeal.person_id, period.start, period.end
         ):
             raise Problem(

@@ -25,7 +25,7 @@ from shared.db import audit
 from shared.db.uow import unit_of_work
 from shared.events.envelope import ScoreComputed, ScorePayload, new_event, person_key
 from shared.http.problems import Problem, invalid_field
-from shared.org import manages
+from shared.org import independent_of
 from shared.runtime import Runtime
 from shared.service import runtime_of
 
@@ -143,7 +143,7 @@ async def decide(
             raise Problem(409, "Already decided", f"the appeal is {appeal.status}", kind="conflict")
         card = await session.get(Scorecard, appeal.scorecard_id, with_for_update=True)
         assert card is not None
-        if who.subject == appeal.person_id or await manages(
+        if not await independent_of(
             session,
             org,
             who.tenant_id,
