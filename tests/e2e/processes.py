@@ -49,6 +49,8 @@ class Fleet:
     log_dir: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    # Each worker's /healthz, /readyz and /metrics listener.
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -56,14 +58,18 @@ class Fleet:
     def start(self, name: str) -> None:
         service, kind = name.split("-")
         cmd = [sys.executable, "-m", f"{service}.{kind}"]
+        env = process_env(self.settings)
         if kind == "api":
             self.ports.setdefault(service, free_port())
             cmd += ["--host", "127.0.0.1", "--port", str(self.ports[service])]
+        else:
+            self.metrics_ports.setdefault(service, free_port())
+            env["QUOTIENT_METRICS_PORT"] = str(self.metrics_ports[service])
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(
             cmd,
-            env=process_env(self.settings),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -90,6 +96,12 @@ class Fleet:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{service}-api not ready:\n{self.log(service + '-api')}")
                 time.sleep(0.2)
+
+    def metrics_url(self, name: str) -> str:
+        """Where a process serves /metrics: an api on its port, a worker on its metrics port."""
+        service, kind = name.split("-")
+        port = self.ports[service] if kind == "api" else self.metrics_ports[service]
+        return f"http://127.0.0.1:{port}/metrics"
 
     def kill(self, name: str) -> None:
         """kill -9: no shutdown handler runs."""

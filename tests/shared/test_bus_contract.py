@@ -163,6 +163,52 @@ async def test_positions_come_from_the_consumers_store(runtime: Runtime) -> None
     assert not {r.value for r in applied} & {r.value for r in again}
 
 
+async def test_headers_travel_with_the_record(runtime: Runtime) -> None:
+    """Trace context rides in the record's headers on both buses."""
+    topic = runtime.settings.topic("contract.headers")
+    await runtime.bus.ensure_topics([topic])
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    await runtime.bus.publish(
+        [OutgoingRecord(topic, "k", b"{}", {"traceparent": parent, "quotient-origin": "1.5"})]
+    )
+    (got,) = unique(
+        await drain(runtime.bus, runtime.settings.topic("g-headers"), [topic], MemoryOffsets(), 1)
+    )
+    assert got.headers == {"traceparent": parent, "quotient-origin": "1.5"}
+
+
+async def test_lag_counts_what_the_member_has_not_read(runtime: Runtime) -> None:
+    topic = runtime.settings.topic("contract.lag")
+    group = runtime.settings.topic("g-lag")
+    await runtime.bus.ensure_topics([topic])
+    await runtime.bus.publish(records(topic, keys=3, per_key=4))
+    offsets = MemoryOffsets()
+    consumer = runtime.bus.consumer(group, [topic], offsets)
+    await consumer.start()
+    try:
+
+        async def caught_up() -> bool:
+            # As the consumer loop does: read and apply, then ask between batches.
+            batch = await consumer.getmany(timeout=0.5, max_records=100)
+            store(offsets, group, batch)
+            await consumer.committed({r.tp: r.offset + 1 for r in batch})
+            lag = await consumer.lag()
+            assert lag and sum(lag.values()) == 0, lag
+            return True
+
+        await eventually(caught_up, timeout=30)
+        await runtime.bus.publish(records(topic, keys=3, per_key=2, start=4))
+
+        async def behind() -> bool:
+            lag = await consumer.lag()
+            assert sum(lag.values()) == 6, lag
+            return True
+
+        await eventually(behind, timeout=30)
+    finally:
+        await consumer.stop()
+
+
 def payment(tenant: uuid.UUID, event_id: str, actor: str, value: str) -> ActivityRecorded:
     act = ActivityEvent.model_validate(
         {

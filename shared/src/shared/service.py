@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
+import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.requests import HTTPConnection
 from strawberry.tools import merge_types
@@ -26,6 +27,9 @@ from shared.graphql_limits import hardening
 from shared.http.health import health_router
 from shared.http.problems import Problem, install_problem_handlers
 from shared.http.ratelimit import RateLimiter
+from shared.observability.http import ObservabilityMiddleware, telemetry_config
+from shared.observability.logs import configure_logging
+from shared.observability.tracing import setup_tracing, shutdown_tracing
 from shared.org import OrgTables
 from shared.runtime import SHARED_MIGRATIONS, Runtime, provision_embedded
 from shared.settings import BaseServiceSettings, Environment
@@ -118,8 +122,13 @@ def create_app(
             if server is not None:
                 server.stop()
 
-    app = FastAPI(title=title, lifespan=lifespan, version="0.1.0")
+    service = specs[0].name if len(specs) == 1 else "allinone"
+    provider = setup_tracing(f"quotient-{service}")
+    app = FastAPI(
+        title=title, lifespan=lifespan, version="0.1.0", telemetry=telemetry_config(provider)
+    )
     install_problem_handlers(app)
+    app.add_middleware(ObservabilityMiddleware)
 
     async def check_db() -> None:
         await app.state.runtime.check_database()
@@ -194,6 +203,7 @@ class Workers:
                         topic_prefix=s.topic_prefix,
                         batch_size=s.consumer_batch_size,
                         linger=s.consumer_linger_seconds,
+                        service=spec.name,
                     )
                 )
             for make in spec.tasks:
@@ -228,10 +238,10 @@ class Workers:
 async def run_worker(
     settings: BaseServiceSettings, specs: Sequence[ServiceSpec], name: str
 ) -> None:
-    """A worker process: relays and consumers until SIGTERM / SIGINT."""
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    """A worker process: relays and consumers until SIGTERM / SIGINT; /healthz, /readyz and
+    /metrics on the metrics port."""
+    configure_logging(settings.log_level, settings.log_style)
+    setup_tracing(f"quotient-{name}")
     server = await provision_embedded(settings)
     rt = await Runtime.open(settings, name)
     for spec in specs:
@@ -242,12 +252,44 @@ async def run_worker(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    listener = await serve_worker_health(rt, settings.metrics_port, name)
     await workers.start()
     log.info("%s worker running", name)
     try:
         await stop.wait()
     finally:
         await workers.stop()
+        if listener is not None:
+            listener.should_exit = True
+            await listener.shutdown()
         await rt.close()
+        shutdown_tracing()
         if server is not None:
             server.stop()
+
+
+async def serve_worker_health(rt: Runtime, port: int, name: str) -> uvicorn.Server | None:
+    """The worker's small HTTP listener (probes and scrapes); a port already taken is fatal:
+    a worker that cannot be probed would be restarted in a loop by its orchestrator."""
+    if not port:
+        return None
+    app = FastAPI(title=f"{name} worker", openapi_url=None, docs_url=None, redoc_url=None)
+
+    async def check_db() -> None:
+        await rt.check_database()
+
+    async def check_bus() -> None:
+        await rt.bus.ping()
+
+    app.include_router(health_router({"database": check_db, "bus": check_bus}))
+    config = uvicorn.Config(
+        app, host="0.0.0.0", port=port, log_config=None, access_log=False, lifespan="off"
+    )
+    listener = uvicorn.Server(config)
+    config.load()
+    listener.lifespan = config.lifespan_class(config)
+    try:
+        await listener.startup()  # binds now; the connections are served by the event loop
+    except SystemExit as exc:  # uvicorn exits when it cannot bind
+        raise RuntimeError(f"the worker's metrics port {port} cannot be bound") from exc
+    return listener

@@ -79,6 +79,12 @@ class BaseServiceSettings(BaseSettings):
     consumer_linger_seconds: float = 0.02
     outbox_linger_seconds: float = 0.005
     log_level: str = "INFO"
+    # json: one JSON object a line (what log collectors want); text: readable lines for a
+    # terminal. Unset: json in production, text otherwise.
+    log_format: Literal["json", "text"] | None = None
+    # Workers serve /healthz, /readyz and /metrics on this port (apis serve them on their own
+    # port); 0 turns the workers' HTTP listener off.
+    metrics_port: int = 9100
     # Rate limits (per process; 0 turns one off): webhook requests per source and per tenant,
     # GraphQL requests per tenant.
     webhook_rate_per_source: float = 200
@@ -113,6 +119,12 @@ class BaseServiceSettings(BaseSettings):
                 "QUOTIENT_JWT_ALGORITHMS must be asymmetric (RS*/ES*/PS*) with a JWKS URL"
             )
         return self
+
+    @property
+    def log_style(self) -> Literal["json", "text"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env is Environment.production else "text"
 
     @property
     def bus_kind(self) -> Literal["embedded", "kafka"]:

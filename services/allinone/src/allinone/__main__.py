@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 
 import uvicorn
 
 from allinone.app import create_app
+from shared.observability.logs import configure_logging
 from shared.settings import BaseServiceSettings
 
 
@@ -67,7 +67,9 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get("QUOTIENT_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("QUOTIENT_PORT", "8000")))
     args = parser.parse_args()
-    logging.basicConfig(level=os.environ.get("QUOTIENT_LOG_LEVEL", "WARNING"))
+    settings = BaseServiceSettings()
+    # A terminal: readable lines, warnings and up unless QUOTIENT_LOG_LEVEL says otherwise.
+    configure_logging(os.environ.get("QUOTIENT_LOG_LEVEL", "WARNING"), settings.log_style)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(serve(args.host, args.port))

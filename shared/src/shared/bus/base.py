@@ -68,6 +68,11 @@ class BusConsumer(ABC):
     async def committed(self, positions: Mapping[TopicPartition, int]) -> None:
         """The effects up to these positions are durably stored."""
 
+    @abstractmethod
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per partition this member reads: records on the bus beyond its position (asked
+        between batches, when the position is also what was applied)."""
+
 
 class Bus(ABC):
     kind: str

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import groupby
 
+from opentelemetry import trace
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,7 +28,15 @@ from shared.db.messaging import MessagingTables
 from shared.db.uow import UnitOfWork, unit_of_work
 from shared.events.envelope import Event, decode_event, derived_event_id
 from shared.events.topics import dead_letter_topic
-from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_DUPLICATE
+from shared.observability.logs import bound
+from shared.observability.metrics import (
+    CONSUMER_LAG,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_DUPLICATE,
+    RECALCULATION_SECONDS,
+)
+from shared.observability.tracing import context_from, origin, origin_of, tracer
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +61,13 @@ def is_transient(exc: BaseException) -> bool:
         if code in _TRANSIENT_SQLSTATES or (code or "").startswith("08"):
             return True
     return False
+
+
+def _failure_summary(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        where = ", ".join(".".join(map(str, e["loc"])) + f" ({e['type']})" for e in exc.errors())
+        return f"ValidationError at {where}"[:500]
+    return type(exc).__name__
 
 
 class SqlOffsetStore:
@@ -127,8 +144,14 @@ class ConsumerLoop:
         topic_prefix: str = "",
         batch_size: int = 500,
         linger: float = 0.0,
+        service: str = "quotient",
+        lag_interval: float = 2.0,
     ):
         self.group = group
+        self.service = service
+        self._tracer = tracer(service)
+        self._lag_interval = lag_interval
+        self._lag_at = 0.0
         self.topics = list(topics)
         self._bus = bus
         self._sessions = sessions
@@ -157,9 +180,57 @@ class ConsumerLoop:
                         timeout=0, max_records=self._batch_size - len(records)
                     )
                 if records:
-                    await self._process(consumer, records)
+                    await self._traced(consumer, records)
+                await self._report_lag(consumer)
         finally:
             await consumer.stop()
+
+    async def _traced(self, consumer: BusConsumer, records: list[Record]) -> None:
+        """Apply a batch inside one consumer span: the child of the first record's trace, linked
+        to the other records' traces; events it emits continue that trace."""
+        first = records[0].headers
+        links: list[trace.Link] = []
+        seen = {first.get("traceparent")}
+        for r in records[1:]:
+            parent = r.headers.get("traceparent")
+            if parent and parent not in seen and len(links) < 32:
+                seen.add(parent)
+                span_context = trace.get_current_span(context_from(r.headers)).get_span_context()
+                if span_context.is_valid:
+                    links.append(trace.Link(span_context))
+        topics = sorted({r.topic for r in records})
+        with (
+            self._tracer.start_as_current_span(
+                f"{self.group} process",
+                context=context_from(first),
+                kind=trace.SpanKind.CONSUMER,
+                links=links,
+                attributes={
+                    "messaging.system": self._bus.kind,
+                    "messaging.operation.type": "process",
+                    "messaging.consumer.group.name": self.group,
+                    "messaging.destination.name": ",".join(topics),
+                    "messaging.batch.message_count": len(records),
+                },
+            ),
+            origin(origin_of(first)),
+            bound(consumer_group=self.group),
+        ):
+            await self._process(consumer, records)
+
+    async def _report_lag(self, consumer: BusConsumer) -> None:
+        """Records not applied yet, per partition (at most every lag_interval seconds)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._lag_at < self._lag_interval:
+            return
+        self._lag_at = now
+        try:
+            lag = await consumer.lag()
+        except Exception as exc:  # monitoring must never stop consumption
+            log.debug("%s: lag unavailable: %s", self.group, exc)
+            return
+        for tp, behind in lag.items():
+            CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(behind)
 
     async def _process(self, consumer: BusConsumer, records: list[Record]) -> None:
         backoff = 0.2
@@ -218,11 +289,19 @@ class ConsumerLoop:
                     else:
                         EVENTS_DUPLICATE.labels(self.group, r.topic).inc()
                 if mine:
-                    await self._handler(uow, [e for _, e in mine])
+                    single = {"event_id": str(mine[0][1].id)} if len(mine) == 1 else {}
+                    with bound(tenant_id=str(tenant_id), **single):
+                        await self._handler(uow, [e for _, e in mine])
                 todo.extend(mine)
             await self._offsets.save(uow.session, self.group, next_positions(records))
+        done = time.time()
         for r, _ in todo:
             EVENTS_CONSUMED.labels(self.group, r.topic).inc()
+            started = origin_of(r.headers)
+            if started is not None:
+                RECALCULATION_SECONDS.labels(self.service, self.group).observe(
+                    max(0.0, done - started)
+                )
 
     async def _claim(
         self, session: AsyncSession, claims: list[tuple[uuid.UUID, uuid.UUID]]
@@ -247,13 +326,15 @@ class ConsumerLoop:
 
     def _queue_dead_letter(self, uow: UnitOfWork, record: Record, exc: BaseException) -> None:
         EVENTS_DEAD_LETTERED.labels(self.group, record.topic).inc()
+        # The log names the failure, not the payload (pydantic messages quote input values);
+        # the full error travels with the dead letter itself.
         log.error(
             "%s: dead-lettering %s[%s]@%s: %s",
             self.group,
             record.topic,
             record.partition,
             record.offset,
-            exc,
+            _failure_summary(exc),
         )
         uow.emit_raw(
             topic=self._prefix + dead_letter_topic(self.group),

@@ -102,6 +102,21 @@ class EmbeddedBus(Bus):
     def consumer(self, group: str, topics: Sequence[str], offsets: OffsetStore) -> BusConsumer:
         return EmbeddedConsumer(self, group, list(topics), offsets)
 
+    async def end_offsets(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        """The next offset of each partition (what a caught-up consumer's position is)."""
+        ends: dict[TopicPartition, int] = {}
+        async with self._engine.connect() as conn:
+            for tp in tps:
+                last = await conn.scalar(
+                    text(
+                        'SELECT max("offset") FROM bus.log '
+                        "WHERE topic = :topic AND partition = :partition"
+                    ),
+                    {"topic": tp.topic, "partition": tp.partition},
+                )
+                ends[tp] = 0 if last is None else int(last) + 1
+        return ends
+
     async def read(self, tp: TopicPartition, position: int, limit: int) -> list[Record]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(
@@ -170,6 +185,10 @@ class EmbeddedConsumer(BusConsumer):
             if remaining <= 0:
                 return []
             await self._bus.notifier.wait(CHANNEL, min(remaining, 0.5))
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        ends = await self._bus.end_offsets(self._tps)
+        return {tp: max(0, ends.get(tp, 0) - self._positions.get(tp, 0)) for tp in self._tps}
 
     async def committed(self, positions: Mapping[TopicPartition, int]) -> None:
         # The positions live in the consumer's own tables already (written with its effects).

@@ -205,6 +205,18 @@ class KafkaConsumer(BusConsumer):
                 )
         return records
 
+    async def lag(self) -> dict[TopicPartition, int]:
+        assert self._consumer is not None
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return {}
+        ends = await self._consumer.end_offsets(assigned)
+        lag: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            position = await self._consumer.position(tp)
+            lag[TopicPartition(tp.topic, tp.partition)] = max(0, ends[tp] - position)
+        return lag
+
     async def committed(self, positions: Mapping[TopicPartition, int]) -> None:
         assert self._consumer is not None
         # Informational (lag monitoring): the database holds the positions that count.

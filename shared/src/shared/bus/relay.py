@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.bus.base import Bus, OutgoingRecord
 from shared.db.messaging import MessagingTables
 from shared.db.notify import PgNotifier
-from shared.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from shared.observability.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
 log = logging.getLogger(__name__)
 

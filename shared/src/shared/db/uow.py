@@ -4,7 +4,7 @@ in the same transaction — they are published only after commit, by the relay).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db.messaging import MessagingTables
 from shared.events.envelope import TOPIC_OF, EventBase, encode_event
+from shared.observability.tracing import outgoing_headers
 
 
 class UnitOfWork:
@@ -22,10 +23,19 @@ class UnitOfWork:
         self.topic_prefix = topic_prefix
         self._events: list[EventBase] = []
         self._raw: list[dict[str, Any]] = []
+        self._after_commit: list[Callable[[], None]] = []
         self.tenant_id: uuid.UUID | None = None
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction committed (metrics that must not count what
+        was rolled back)."""
+        self._after_commit.append(callback)
+
     def emit(self, event: EventBase) -> None:
-        """Collect an event; it reaches the outbox when the unit of work flushes."""
+        """Collect an event; it reaches the outbox when the unit of work flushes. It carries the
+        trace context it was emitted in (its record's headers on the bus)."""
+        if not event.trace:
+            event = event.model_copy(update={"trace": outgoing_headers()})
         self._events.append(event)
 
     def emit_raw(
@@ -93,11 +103,15 @@ class UnitOfWork:
         """Roll back everything done so far, events included (a dry run)."""
         self._events.clear()
         self._raw.clear()
+        self._after_commit.clear()
         await self.session.rollback()
 
     async def commit(self) -> None:
         await self.flush_events()
         await self.session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
 
 async def scope_to_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:

@@ -34,6 +34,7 @@ from shared.db.uow import tenant_session, unit_of_work
 from shared.events.activity import ActivityEvent
 from shared.http.problems import Problem, problem_response
 from shared.http.ratelimit import RateLimiter
+from shared.observability.metrics import WEBHOOKS
 from shared.runtime import Runtime
 from shared.service import runtime_of
 from shared.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
@@ -291,6 +292,7 @@ async def _receive(
             )
         except SignatureError as exc:
             # Unauthenticated: refused and never stored.
+            WEBHOOKS.labels(source.kind, "refused").inc()
             raise Problem(
                 401, "Unauthorized", f"webhook signature refused: {exc}", kind="bad-signature"
             ) from exc

@@ -12,8 +12,10 @@ import json
 import secrets
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -42,6 +44,7 @@ from shared.events.envelope import (
     person_key,
 )
 from shared.http.problems import field_errors
+from shared.observability.metrics import WEBHOOKS
 from shared.privacy import subject_hash
 
 MAX_BATCH = 500
@@ -208,6 +211,7 @@ def quarantine(
         detail=detail,
     )
     uow.session.add(row)
+    uow.after_commit(lambda: WEBHOOKS.labels(source.kind, "quarantined").inc())
     return row
 
 
@@ -488,7 +492,11 @@ async def accept_events(
             current = outcomes[index]
             assert current is not None
             current.quarantine_id = q.quarantine_id
-    return [o for o in outcomes if o is not None]
+    done = [o for o in outcomes if o is not None]
+    counts = Counter(o.status for o in done if o.status in ("accepted", "duplicate"))
+    for status, n in counts.items():
+        uow.after_commit(partial(WEBHOOKS.labels(source.kind, status).inc, n))
+    return done
 
 
 async def list_quarantine(

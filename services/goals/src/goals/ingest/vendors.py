@@ -29,6 +29,7 @@ from goals.ingest.schemas import Outcome
 from goals.models import CrmObjectState, Quarantine
 from shared.db.uow import UnitOfWork
 from shared.http.problems import Problem
+from shared.observability.metrics import WEBHOOKS
 from shared.runtime import Runtime
 
 KINDS = {
@@ -177,6 +178,7 @@ async def receive(
         adapter.authenticate(delivery, credentials(source))
     except Refused as exc:
         # Unauthenticated: refused and never stored.
+        WEBHOOKS.labels(source.kind, "refused").inc()
         raise Problem(
             401, "Unauthorized", f"{source.kind} delivery refused: {exc}", kind="bad-signature"
         ) from exc

@@ -1,0 +1,1 @@
+"""Metrics, traces and logs: what every process tells operators about itself."""
