@@ -9,7 +9,7 @@ MEMBERS := -e ./shared -e ./services/goals -e ./services/scoring -e ./services/i
 
 .PHONY: help
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ install: $(STAMP) ## Create the venv and install every member (pinned by constra
 .PHONY: run
 run: install ## Start everything in one process on the embedded default; prints the URLs
 	$(BIN)/python -m allinone
+
+.PHONY: demo
+demo: install ## Start everything with a realistic demo tenant and a live stream of CRM events (RATE=2)
+	$(BIN)/python -m allinone.demo --rate $(or $(RATE),2)
 
 .PHONY: test
 test: install lint ## Lint, then the whole suite (provisions PostgreSQL and Kafka when not given)
@@ -59,3 +63,8 @@ up: ## docker compose up (PostgreSQL, Kafka, migrations, api + worker per servic
 .PHONY: down
 down: ## docker compose down
 	docker compose down
+
+.PHONY: k8s
+k8s: ## Print the Kubernetes manifests of an overlay: make k8s OVERLAY=prod (or dev) > quotient.yaml
+	@test -x $(BIN)/python || { echo "make install first" >&2; exit 1; }
+	@$(BIN)/python deploy/k8s/render.py deploy/k8s/overlays/$(or $(OVERLAY),prod)

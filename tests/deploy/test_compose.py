@@ -258,3 +258,26 @@ def test_volumes_and_bind_mounts(compose: dict[str, Any]) -> None:
                 assert source in declared, f"{name}: volume {source} is not declared"
     init = REPO / "deploy" / "postgres" / "init"
     assert any(init.glob("*.sh")) or any(init.glob("*.sql")), "no postgres init script"
+
+
+def test_worker_healthcheck_asks_the_worker_health_port(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for svc in SERVICES:
+        healthcheck = services[f"{svc}-worker"].get("healthcheck") or {}
+        assert healthcheck.get("test") and not healthcheck.get("disable"), f"{svc}-worker"
+        assert "http://127.0.0.1:9100/healthz" in " ".join(map(str, healthcheck["test"])), svc
+
+
+def test_quotient_processes_log_json_and_name_themselves(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    names = {"migrate": "quotient-migrate"} | {
+        f"{svc}-{kind}": f"quotient-{svc}-{kind}" for svc in SERVICES for kind in ("api", "worker")
+    }
+    for name, otel_name in names.items():
+        env = services[name].get("environment") or {}
+        assert isinstance(env, dict), name
+        assert env.get("QUOTIENT_LOG_FORMAT") == "json", name
+        assert env.get("OTEL_SERVICE_NAME") == otel_name, name
+        assert env.get("QUOTIENT_ENV") == "production", name
