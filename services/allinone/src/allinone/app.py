@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from allinone.dashboard import mount_dashboard
 from goals.spec import SERVICE as GOALS
 from incentives.spec import SERVICE as INCENTIVES
 from scoring.spec import SERVICE as SCORING
@@ -17,7 +18,7 @@ def create_app(settings: BaseServiceSettings | None = None, *, demo: bool = Fals
     from allinone.demo import ensure_demo
 
     settings = settings or BaseServiceSettings()
-    return create_service_app(
+    app = create_service_app(
         settings,
         SERVICES,
         title="Quotient",
@@ -25,3 +26,4 @@ def create_app(settings: BaseServiceSettings | None = None, *, demo: bool = Fals
         auto_migrate=True,
         on_ready=ensure_demo if demo else None,
     )
+    return mount_dashboard(app)  # the static rep dashboard at /dashboard/

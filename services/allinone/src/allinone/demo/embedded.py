@@ -1,4 +1,6 @@
-"""The demo tenant `make run` creates, so anyone can post a first event by hand."""
+"""The small demo tenant `make run` creates directly in the database (one generic source, a flat
+commission rate), so anyone can post a first event by hand. The realistic demo (`make demo`) is
+seeded through the public API instead: see `allinone.demo.seed`."""
 
 from __future__ import annotations
 
@@ -52,7 +54,11 @@ async def ensure_demo_data(rt: Runtime) -> Demo:
     async with unit_of_work(rt.sessions, scoring_messaging) as uow:
         await uow.set_tenant(DEMO_TENANT)
         await set_item(
-            uow.session, DEMO_TENANT, "collected_revenue", ScoreItemIn(weight=Decimal(30))
+            uow.session,
+            DEMO_TENANT,
+            "collected_revenue",
+            ScoreItemIn(weight=Decimal(30)),
+            actor="demo",
         )
     async with unit_of_work(rt.sessions, incentives_messaging) as uow:
         await uow.set_tenant(DEMO_TENANT)

@@ -1,0 +1,105 @@
+"""The rep dashboard: a static page (no build step) served by the all-in-one process at /dashboard/.
+
+The page itself talks to the public API (/graphql, a few REST reads, the alerts subscription over
+WebSocket) with the bearer token it is given in the URL fragment. Besides the files, this module
+serves one small read, `GET /dashboard/api/context`, so the page can name the current periods in
+the tenant's time zone and calendar and format money in the tenant's currency: the services'
+APIs take period labels but do not expose the tenant's calendar to a rep.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from goals.models import Person, Tenant
+from shared.auth.access import principal
+from shared.auth.tokens import Principal
+from shared.db.uow import tenant_session
+from shared.periods import PeriodKind, local_date, period_of, previous
+from shared.runtime import Runtime
+from shared.service import runtime_of
+
+STATIC = Path(__file__).resolve().parent / "static"
+PREFIX = "/dashboard"
+
+router = APIRouter(tags=["dashboard"])
+
+
+@router.get(PREFIX, include_in_schema=False)
+async def dashboard_root() -> RedirectResponse:
+    """/dashboard → /dashboard/ (relative asset URLs need the slash; the fragment survives)."""
+    return RedirectResponse(f"{PREFIX}/", status_code=308)
+
+
+@router.get(f"{PREFIX}/api/context")
+async def dashboard_context(
+    who: Annotated[Principal, Depends(principal)],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> dict[str, Any]:
+    """Who is signed in and the tenant's calendar: time zone, currency, today and the current
+    month / quarter / year labels (plus last month) as the goals and pay APIs name them."""
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        tenant = await session.scalar(select(Tenant).where(Tenant.tenant_id == who.tenant_id))
+        name = await session.scalar(
+            select(Person.name).where(
+                Person.tenant_id == who.tenant_id, Person.person_id == who.subject
+            )
+        )
+    timezone = tenant.timezone if tenant else "UTC"
+    fiscal_start = tenant.fiscal_year_start_month if tenant else 1
+    today = local_date(datetime.now(UTC), timezone)
+    month = period_of(PeriodKind.MONTH, today)
+    periods = [
+        month,
+        period_of(PeriodKind.QUARTER, today, fiscal_start),
+        period_of(PeriodKind.YEAR, today, fiscal_start),
+        previous(month),
+    ]
+    return {
+        "tenant": {
+            "tenant_id": str(who.tenant_id),
+            "name": tenant.name if tenant else None,
+            "timezone": timezone,
+            "currency": tenant.currency if tenant else None,
+            "fiscal_year_start_month": fiscal_start,
+        },
+        "me": {"person_id": who.subject, "name": name, "roles": sorted(who.roles)},
+        "today": today.isoformat(),
+        "periods": [
+            {
+                "kind": p.kind.value,
+                "label": p.label,
+                "start": p.start.isoformat(),
+                "end": p.end.isoformat(),
+                "current": p.contains(today),
+            }
+            for p in periods
+        ],
+    }
+
+
+class DashboardFiles(StaticFiles):
+    """The page's files, revalidated on every load (a 304 when unchanged) so an upgrade is never
+    half-applied from the browser cache, and never naming the page to anyone it links to."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def mount_dashboard(app: FastAPI) -> FastAPI:
+    """Serve the dashboard at /dashboard/ (index.html for the folder) and its context read."""
+    app.include_router(router)  # before the mount: /dashboard/api/... is not a file
+    app.mount(PREFIX, DashboardFiles(directory=STATIC, html=True), name="dashboard")
+    return app
