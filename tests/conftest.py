@@ -107,3 +107,17 @@ def kafka_bootstrap(work_dir: Path) -> Iterator[str]:
 @pytest.fixture(params=["embedded", "kafka"])
 def bus_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture
+def fleet(database: DatabaseUrls, kafka_bootstrap: str, tmp_path: Path) -> Iterator[object]:
+    """An api and a worker process per service, over real Kafka, stopped after the test."""
+    from tests.e2e.processes import Fleet
+    from tests.helpers import make_settings
+
+    fleet = Fleet(make_settings(database, kafka=kafka_bootstrap), tmp_path / "logs")
+    try:
+        fleet.start_all()
+        yield fleet
+    finally:
+        fleet.stop_all()

@@ -5,35 +5,20 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db.bootstrap import DatabaseUrls
 from tests.e2e.processes import Fleet
 from tests.e2e.slice import configure
-from tests.helpers import activity, eventually, make_settings, signed
+from tests.helpers import activity, eventually, signed
 
 DELIVERIES = 100
 PER_DELIVERY = 25
 PEOPLE = 40
-
-
-@pytest.fixture
-async def fleet(
-    database: DatabaseUrls, kafka_bootstrap: str, tmp_path: Path
-) -> AsyncIterator[Fleet]:
-    fleet = Fleet(make_settings(database, kafka=kafka_bootstrap), tmp_path / "logs")
-    try:
-        fleet.start_all()
-        yield fleet
-    finally:
-        fleet.stop_all()
 
 
 async def test_killed_workers_lose_nothing_and_count_nothing_twice(

@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
-import pytest
 
-from shared.db.bootstrap import DatabaseUrls
 from tests.e2e.processes import SERVICES, Fleet
 from tests.e2e.slice import run_slice
-from tests.helpers import make_settings
-
-
-@pytest.fixture
-async def fleet(
-    database: DatabaseUrls, kafka_bootstrap: str, tmp_path: Path
-) -> AsyncIterator[Fleet]:
-    fleet = Fleet(make_settings(database, kafka=kafka_bootstrap), tmp_path / "logs")
-    try:
-        fleet.start_all()
-        yield fleet
-    finally:
-        fleet.stop_all()
 
 
 async def test_vertical_slice_across_processes_over_kafka(fleet: Fleet) -> None:

@@ -3,21 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.db.bootstrap import DatabaseUrls
 from tests.e2e.processes import Fleet
 from tests.e2e.slice import post_events
 from tests.helpers import (
     activity,
     create_tenant_and_source,
     eventually,
-    make_settings,
     signed,
 )
 
@@ -39,18 +33,6 @@ async def scrape(client: httpx.AsyncClient, url: str) -> Samples:
 
 def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
-
-
-@pytest.fixture
-async def fleet(
-    database: DatabaseUrls, kafka_bootstrap: str, tmp_path: Path
-) -> AsyncIterator[Fleet]:
-    fleet = Fleet(make_settings(database, kafka=kafka_bootstrap), tmp_path / "logs")
-    try:
-        fleet.start_all()
-        yield fleet
-    finally:
-        fleet.stop_all()
 
 
 async def test_after_n_events_the_counters_say_n(fleet: Fleet) -> None:
