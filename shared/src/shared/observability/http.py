@@ -28,6 +28,8 @@ def _route_of(scope: Scope) -> str:
     path = getattr(route, "path", None)
     if isinstance(path, str):
         return (scope.get("root_path") or "") + path
+    if scope.get("root_path"):  # inside a mounted app (static files): one label for the mount
+        return f"{scope['root_path']}/*"
     return "unmatched"
 
 
