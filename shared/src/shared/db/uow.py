@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db.messaging import MessagingTables
 from shared.events.envelope import TOPIC_OF, EventBase, encode_event
+from shared.observability.logs import annotate_request
 from shared.observability.tracing import outgoing_headers
 
 
@@ -115,6 +116,7 @@ class UnitOfWork:
 
 
 async def scope_to_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    annotate_request(tenant_id=str(tenant_id))
     await session.execute(
         select(
             func.set_config("app.tenant_id", str(tenant_id), True),

@@ -15,6 +15,7 @@ from fastapi.telemetry import TelemetryConfig
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.observability.logs import request_fields
 from shared.observability.metrics import HTTP_LATENCY
 
 log = logging.getLogger("quotient.http")
@@ -64,18 +65,26 @@ class ObservabilityMiddleware:
                 status = int(message["status"])
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = _route_of(scope)
-            elapsed = time.perf_counter() - started
-            HTTP_LATENCY.labels(method, route, str(status)).observe(elapsed)
-            log.info(
-                "request",
-                extra={
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+        with request_fields() as fields:
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                self._record(method, scope, status, started, fields)
+
+    @staticmethod
+    def _record(
+        method: str, scope: Scope, status: int, started: float, fields: dict[str, str]
+    ) -> None:
+        route = _route_of(scope)
+        elapsed = time.perf_counter() - started
+        HTTP_LATENCY.labels(method, route, str(status)).observe(elapsed)
+        log.info(
+            "request",
+            extra={
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                **fields,
+            },
+        )

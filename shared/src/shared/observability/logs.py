@@ -17,6 +17,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any, Literal
 
 import structlog
@@ -114,6 +115,29 @@ def configure_logging(level: str = "INFO", fmt: Literal["json", "text"] = "json"
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+
+
+# The fields a request learns on its way (its tenant, once resolved), for its request line.
+_request_fields: ContextVar[dict[str, str] | None] = ContextVar("request_fields", default=None)
+
+
+@contextlib.contextmanager
+def request_fields() -> Iterator[dict[str, str]]:
+    """Collect what the request's handlers annotate (see :func:`annotate_request`)."""
+    fields: dict[str, str] = {}
+    token = _request_fields.set(fields)
+    try:
+        yield fields
+    finally:
+        _request_fields.reset(token)
+
+
+def annotate_request(**values: str) -> None:
+    """Add fields to the current request's log line; nothing outside a request. The dict is
+    shared by reference, so dependencies run in a thread pool reach it too."""
+    fields = _request_fields.get()
+    if fields is not None:
+        fields.update(values)
 
 
 @contextlib.contextmanager
