@@ -206,6 +206,31 @@ async def fill_pay_tables(
         return r.status_code == 201
 
     await eventually(pool)
+    # a CRM correction of that payment (the correction in force and what it credits)
+    fix = activity(
+        "may-1-fix",
+        type="record_updated",
+        amount=None,
+        refers_to="may-1",
+        occurred_at="2026-05-03T10:00:00+08:00",
+        attributes={
+            "replacement": activity(
+                "may-1", amount="12.00", occurred_at="2026-05-02T10:00:00+08:00"
+            )
+        },
+    )
+    body, headers = signed(source["secret"], fix)
+    assert (
+        await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
+    ).status_code == 202
+
+    async def corrected() -> bool:
+        r = await client.get(
+            "/v1/statements", params={"person_id": "p-1", "period": "2026-05"}, headers=finance
+        )
+        return r.status_code == 200 and r.json()["base"] == "12.00"
+
+    await eventually(corrected)
     appeal = {"period": "2026-03", "component": "commission", "reason": "x"}
     assert (await client.post("/v1/pay-appeals", json=appeal, headers=rep)).status_code == 201
 

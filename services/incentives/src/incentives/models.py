@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Text, Uuid, func
+from sqlalchemy import BigInteger, Date, Index, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -116,6 +116,8 @@ class Credit(Base):
     """A person's share of a payment (positive) or refund (negative): the commission base."""
 
     __tablename__ = "credits"
+    # A correction names its record by (source, activity id).
+    __table_args__ = (Index("ix_credits_record", "tenant_id", "activity_id", "source_id"),)
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -130,6 +132,40 @@ class Credit(Base):
     # payment it reverses (``payment_day``).
     clawback_of: Mapped[str | None] = mapped_column(Text)
     payment_day: Mapped[date | None] = mapped_column(Date)
+    # The webhook source the record came from: with activity_id, what a CRM correction names.
+    source_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class ActivityCorrection(Base):
+    """The correction in force for a CRM record (the latest by when it happened in the CRM), and
+    the original's event once it is known. No personal data: the corrected shares are apart."""
+
+    __tablename__ = "activity_corrections"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    refers_to: Mapped[str] = mapped_column(Text, primary_key=True)
+    order_key: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # record_updated | record_deleted
+    original_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class CorrectedCredit(Base):
+    """What the correction in force credits: each person's share of the corrected payment or
+    refund, applied in place of the original's credits (now, or when the original arrives)."""
+
+    __tablename__ = "corrected_credits"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    refers_to: Mapped[str] = mapped_column(Text, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    type: Mapped[str] = mapped_column(Text)
+    base: Mapped[Decimal] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(Text)
+    segment: Mapped[str | None] = mapped_column(Text)
+    refund_of: Mapped[str | None] = mapped_column(Text)
 
 
 class Quota(Base):

@@ -14,32 +14,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from goals.totals.contributions import COMPANY, Catalog, Contributions, Owner, contribute
 from shared.events.activity import ActivityEvent, ActivityType
+from shared.events.corrections import CORRECTIONS, corrected, order_key, replacement_of
 from shared.periods import Period, local_date, periods_containing
 
-CORRECTIONS = (ActivityType.record_updated, ActivityType.record_deleted)
 HOURS = Decimal("0.0001")
-
-
-def order_key(activity: ActivityEvent) -> str:
-    """Corrections are ordered by when they happened in the CRM (then recorded, then id)."""
-    occurred = activity.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
-    recorded = (activity.recorded_at or activity.occurred_at).astimezone(UTC)
-    return f"{occurred}|{recorded.strftime('%Y-%m-%dT%H:%M:%S.%f')}|{activity.id}"
-
-
-def corrected(
-    original_id: str, kind: str, replacement: dict[str, Any] | None
-) -> ActivityEvent | None:
-    """The effective version a correction gives: None when deleted."""
-    if kind == ActivityType.record_deleted.value or replacement is None:
-        return None
-    return ActivityEvent.model_validate({**replacement, "id": original_id})
 
 
 @dataclass
@@ -144,14 +128,13 @@ class Engine:
         current = self.corrections.get(key)
         if current is not None and current.order_key >= ordering:
             return  # an older correction than the one in force: the latest wins
-        replacement = activity.attributes.get("replacement")
         self.corrections[key] = Correction(
             source_id,
             activity.refers_to,
             activity.id,
             activity.type.value,
             ordering,
-            replacement if isinstance(replacement, dict) else None,
+            replacement_of(activity),
             dirty=True,
         )
         fact = self.facts.get(key)

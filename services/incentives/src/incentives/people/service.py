@@ -8,6 +8,7 @@ from typing import Any
 from incentives.models import (
     CommissionLine,
     CommissionTotal,
+    CorrectedCredit,
     Credit,
     FinalGrade,
     PayAppeal,
@@ -28,6 +29,7 @@ PERSON_COLUMNS = [
     (CommissionLine.__table__, "person_id"),
     (CommissionTotal.__table__, "person_id"),
     (Credit.__table__, "person_id"),
+    (CorrectedCredit.__table__, "person_id"),
     (Quota.__table__, "person_id"),
     (FinalGrade.__table__, "person_id"),
     (PlanAssignment.__table__, "person_id"),

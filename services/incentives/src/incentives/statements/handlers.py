@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from incentives.models import (
+    ActivityCorrection,
+    CorrectedCredit,
     Credit,
     FinalGrade,
     PersonRole,
@@ -20,7 +22,8 @@ from incentives.models import (
     TeamAttainment,
 )
 from shared.db.uow import UnitOfWork
-from shared.events.activity import ActivityType
+from shared.events.activity import ActivityEvent, ActivityType
+from shared.events.corrections import CORRECTIONS, corrected, order_key, replacement_of
 from shared.events.envelope import (
     ActivityRecorded,
     Event,
@@ -39,6 +42,7 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
     quotas: dict[tuple[str, str, str, object], dict[str, object]] = {}
     teams: dict[tuple[str, str, str, object], dict[str, object]] = {}
     graded: set[tuple[object, object]] = set()
+    corrections: list[ActivityRecorded] = []
     for e in events:
         if (
             isinstance(e, ActivityRecorded)
@@ -60,29 +64,15 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
                         "score": Decimal(str(score)),
                     }
                 )
+        elif isinstance(e, ActivityRecorded) and e.payload.activity.type in CORRECTIONS:
+            corrections.append(e)
         elif isinstance(e, ActivityRecorded):
-            a = e.payload.activity
-            sign = SIGN.get(a.type)
-            if sign is None or a.amount is None:
-                continue  # booked-but-unpaid never counts
-            day = local_date(a.occurred_at, e.payload.timezone)
-            for person, share in a.credited_shares():
-                credits.append(
-                    {
-                        "tenant_id": e.tenant_id,
-                        "event_id": e.id,
-                        "person_id": person,
-                        "day": day,
-                        "activity_id": a.id,
-                        "type": a.type.value,
-                        "base": sign * a.amount.value * share,
-                        "currency": a.amount.currency,
-                        "segment": a.customer.segment if a.customer else None,
-                        "clawback_of": None,
-                        "payment_day": None,
-                        "_refers_to": a.refers_to if a.type is ActivityType.refund else None,
-                    }
+            # booked-but-unpaid never counts (credit_rows gives nothing for it)
+            credits.extend(
+                credit_rows(
+                    e.tenant_id, e.id, e.payload.source_id, e.payload.activity, e.payload.timezone
                 )
+            )
         elif isinstance(e, PersonSet):
             stmt = pg_insert(PersonRole).values(
                 tenant_id=e.tenant_id, person_id=e.payload.person_id, role=e.payload.role
@@ -150,6 +140,9 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
     if credits:
         await attribute_clawbacks(uow, credits)
         await uow.session.execute(pg_insert(Credit).values(credits).on_conflict_do_nothing())
+    corrected_days: set[tuple[object, object]] = set()
+    if credits or corrections:
+        corrected_days = await apply_corrections(uow, events[0].tenant_id, credits, corrections)
     if quotas:
         rows = [quotas[k] for k in sorted(quotas, key=str)]
         stmt = pg_insert(Quota).values(rows)
@@ -174,9 +167,178 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
             if q["period_kind"] == "month"
         }
         | graded
+        | corrected_days
     )
     if touched:
         await announce_pay(uow, events[0].tenant_id, touched)
+
+
+def credit_rows(
+    tenant_id: uuid.UUID,
+    event_id: uuid.UUID,
+    source_id: uuid.UUID | None,
+    a: ActivityEvent,
+    timezone: str,
+) -> list[dict[str, object]]:
+    """Each credited person's share of a payment (positive) or refund (negative); nothing for
+    any other record (booked-but-unpaid never counts)."""
+    sign = SIGN.get(a.type)
+    if sign is None or a.amount is None:
+        return []
+    day = local_date(a.occurred_at, timezone)
+    return [
+        {
+            "tenant_id": tenant_id,
+            "event_id": event_id,
+            "source_id": source_id,
+            "person_id": person,
+            "day": day,
+            "activity_id": a.id,
+            "type": a.type.value,
+            "base": sign * a.amount.value * share,
+            "currency": a.amount.currency,
+            "segment": a.customer.segment if a.customer else None,
+            "clawback_of": None,
+            "payment_day": None,
+            "_refers_to": a.refers_to if a.type is ActivityType.refund else None,
+        }
+        for person, share in a.credited_shares()
+    ]
+
+
+async def apply_corrections(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    credits: list[dict[str, object]],
+    corrections: list[ActivityRecorded],
+) -> set[tuple[object, object]]:
+    """CRM corrections reach pay as they reach the goal totals (shared.events.corrections): the
+    latest correction of a payment or refund replaces its credits — or removes them — now, or
+    when the original arrives after it. Returns the (person, day) pairs whose pay moved."""
+    s = uow.session
+    # 1. Keep the correction in force per record, with what it credits.
+    decided: dict[tuple[uuid.UUID, str], ActivityCorrection] = {}
+    for e in corrections:
+        a = e.payload.activity
+        assert a.refers_to is not None
+        key = (e.payload.source_id, a.refers_to)
+        current = decided.get(key) or await s.get(ActivityCorrection, (tenant_id, *key))
+        ordering = order_key(a)
+        if current is not None and current.order_key >= ordering:
+            continue  # older than the correction in force: the latest wins
+        if current is None:
+            current = ActivityCorrection(
+                tenant_id=tenant_id, source_id=key[0], refers_to=key[1], original_event_id=None
+            )
+            s.add(current)
+        current.order_key, current.kind = ordering, a.type.value
+        decided[key] = current
+        effective = corrected(a.refers_to, a.type.value, replacement_of(a))
+        rows = (
+            []
+            if effective is None
+            else credit_rows(tenant_id, e.id, key[0], effective, e.payload.timezone)
+        )
+        await s.execute(
+            delete(CorrectedCredit).where(
+                CorrectedCredit.tenant_id == tenant_id,
+                CorrectedCredit.source_id == key[0],
+                CorrectedCredit.refers_to == key[1],
+            )
+        )
+        if rows:
+            await s.execute(
+                pg_insert(CorrectedCredit).values(
+                    [
+                        {
+                            "tenant_id": tenant_id,
+                            "source_id": key[0],
+                            "refers_to": key[1],
+                            "person_id": r["person_id"],
+                            "day": r["day"],
+                            "type": r["type"],
+                            "base": r["base"],
+                            "currency": r["currency"],
+                            "segment": r["segment"],
+                            "refund_of": r["_refers_to"],
+                        }
+                        for r in rows
+                    ]
+                )
+            )
+    # 2. Originals of this batch that a correction waited for.
+    arrived: dict[tuple[object, object], uuid.UUID] = {
+        (c["source_id"], c["activity_id"]): c["event_id"]  # type: ignore[misc]
+        for c in credits
+        if c["source_id"]
+    }
+    waiting = set(arrived) - set(decided)
+    if waiting:
+        found = await s.scalars(
+            select(ActivityCorrection).where(
+                ActivityCorrection.tenant_id == tenant_id,
+                tuple_(ActivityCorrection.source_id, ActivityCorrection.refers_to).in_(
+                    sorted(waiting, key=str)
+                ),
+            )
+        )
+        decided.update({(c.source_id, c.refers_to): c for c in found})
+    # 3. Put each decided record's credits in its correction's place.
+    moved: set[tuple[object, object]] = set()
+    for (source_id, refers_to), correction in sorted(decided.items(), key=str):
+        event_id = correction.original_event_id or arrived.get((source_id, refers_to))
+        if event_id is None:
+            event_id = await s.scalar(
+                select(Credit.event_id)
+                .where(
+                    Credit.tenant_id == tenant_id,
+                    Credit.activity_id == refers_to,
+                    Credit.source_id == source_id,
+                )
+                .limit(1)
+            )
+        if event_id is None:
+            continue  # the original has not come yet: the correction waits for it
+        correction.original_event_id = event_id
+        removed = await s.execute(
+            delete(Credit)
+            .where(Credit.tenant_id == tenant_id, Credit.event_id == event_id)
+            .returning(Credit.person_id, Credit.day)
+        )
+        moved |= {(r.person_id, r.day) for r in removed}
+        shares = (
+            await s.scalars(
+                select(CorrectedCredit).where(
+                    CorrectedCredit.tenant_id == tenant_id,
+                    CorrectedCredit.source_id == source_id,
+                    CorrectedCredit.refers_to == refers_to,
+                )
+            )
+        ).all()
+        restored: list[dict[str, object]] = [
+            {
+                "tenant_id": tenant_id,
+                "event_id": event_id,
+                "source_id": source_id,
+                "person_id": c.person_id,
+                "day": c.day,
+                "activity_id": refers_to,
+                "type": c.type,
+                "base": c.base,
+                "currency": c.currency,
+                "segment": c.segment,
+                "clawback_of": None,
+                "payment_day": None,
+                "_refers_to": c.refund_of,
+            }
+            for c in shares
+        ]
+        if restored:
+            await attribute_clawbacks(uow, restored)
+            await s.execute(pg_insert(Credit).values(restored))
+            moved |= {(r["person_id"], r["day"]) for r in restored}
+    await s.flush()
+    return moved
 
 
 async def attribute_clawbacks(uow: UnitOfWork, credits: list[dict[str, object]]) -> None:
