@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, tuple_
 
-from scoring.models import Scorecard
+from scoring.models import Scorecard, org
 from scoring.scorecards.service import quantitative, refresh_total, save_item
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import (
@@ -21,16 +21,40 @@ from shared.events.envelope import (
 )
 
 
+async def managers_of(uow: UnitOfWork, tenant_id: object, teams: set[str]) -> dict[str, str]:
+    """Team → its manager, for the teams given (the reporting lines scoring keeps a copy of)."""
+    t = org.teams
+    rows = await uow.session.execute(
+        select(t.c.team_id, t.c.manager_id).where(
+            t.c.tenant_id == tenant_id, t.c.team_id.in_(sorted(teams)), t.c.manager_id.is_not(None)
+        )
+    )
+    return {r.team_id: r.manager_id for r in rows}
+
+
 async def apply_to_scorecards(uow: UnitOfWork, events: Sequence[Event]) -> None:
+    # A person's own figures score their items; an item bound to the team (``owner: team``, e.g.
+    # a regional manager's regional attainment) is scored from the figures of the team the
+    # scorecard's person manages.
     latest: dict[tuple[str, str, object, str], ProgressUpdated] = {}
+    team_latest: dict[tuple[str, str, object, str], ProgressUpdated] = {}
     for e in events:
-        if isinstance(e, ProgressUpdated) and e.payload.owner_kind == "person":
+        if isinstance(e, ProgressUpdated) and e.payload.owner_kind in ("person", "team"):
             p = e.payload
-            latest[(p.person_id, p.period_kind, p.period_start, p.metric)] = e
-    if not latest:
+            into = latest if p.owner_kind == "person" else team_latest
+            into[(p.person_id, p.period_kind, p.period_start, p.metric)] = e
+    if not latest and not team_latest:
         return
-    tenant_id = next(iter(latest.values())).tenant_id
-    keys = sorted({(k[0], k[1], k[2]) for k in latest}, key=str)
+    tenant_id = next(iter((latest or team_latest).values())).tenant_id
+    managed: dict[tuple[str, str, object, str], ProgressUpdated] = {}
+    if team_latest:
+        managers = await managers_of(uow, tenant_id, {k[0] for k in team_latest})
+        for (team, kind, start, metric), e in sorted(team_latest.items(), key=str):
+            if team in managers:
+                managed[(managers[team], kind, start, metric)] = e
+    keys = sorted({(k[0], k[1], k[2]) for k in (*latest, *managed)}, key=str)
+    if not keys:
+        return
     cards = list(
         await uow.session.scalars(
             select(Scorecard)
@@ -50,13 +74,18 @@ async def apply_to_scorecards(uow: UnitOfWork, events: Sequence[Event]) -> None:
         for item in card.items:
             if item["kind"] != "quantitative":
                 continue
-            e = latest.get((card.person_id, card.period_kind, card.period_start, item["metric"]))
-            if e is None:
+            source = managed if item.get("owner") == "team" else latest
+            found = source.get(
+                (card.person_id, card.period_kind, card.period_start, item["metric"])
+            )
+            if found is None:
                 continue
-            p = e.payload
+            p = found.payload
             target = Decimal(item["target"]) if item.get("target") else p.target
             result = quantitative(item, p.actual, target)
-            result["explanation"]["progress_event"] = str(e.id)
+            result["explanation"]["progress_event"] = str(found.id)
+            if item.get("owner") == "team":
+                result["explanation"]["team"] = p.person_id
             await save_item(uow.session, card, item, result)
             moved = True
             if result["status"] == "scored":

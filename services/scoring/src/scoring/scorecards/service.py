@@ -30,7 +30,7 @@ def slug(name: str, index: int) -> str:
 
 def normalise_items(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Template items as scorecards use them: key, kind (quantitative / qualitative / manual),
-    metric, weight, direction, cap, floor, target."""
+    metric, weight, direction, cap, floor, owner (person / team), target."""
     out = []
     seen: set[str] = set()
     for index, item in enumerate(raw):
@@ -42,6 +42,10 @@ def normalise_items(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
             raise invalid_field(f"items.{index}.key", f"{key!r} is used twice")
         seen.add(key)
         direction = str(item.get("direction") or "higher")
+        # Whose figures score the item: the person's own, or the team they manage's.
+        owner = str(item.get("owner") or "person")
+        if owner not in ("person", "team"):
+            raise invalid_field(f"items.{index}.owner", "person or team")
         out.append(
             {
                 "key": key,
@@ -52,6 +56,7 @@ def normalise_items(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "direction": "lower" if direction.startswith("lower") else "higher",
                 "cap": str(Decimal(str(item.get("cap", "1")))),
                 "floor": str(Decimal(str(item.get("floor", "0")))),
+                "owner": owner,
                 "target": None
                 if item.get("target") in (None, "")
                 else str(Decimal(str(item["target"]))),
