@@ -212,6 +212,16 @@ async def test_salesforce(database: DatabaseUrls) -> None:
 
         await eventually(won)
         assert (await client.get("/v1/quarantine", headers=admin)).json() == []
+        # The sources are listed without their secrets (the Salesforce path token included).
+        r = await client.get("/v1/sources", headers=admin)
+        assert r.status_code == 200, r.text
+        listed = {x["source_id"]: x for x in r.json()}
+        assert [x["kind"] for x in r.json()] == ["generic", "salesforce"]
+        sf = listed[source["source_id"]]
+        assert sf["name"] == "SF" and sf["webhook_url"].endswith("/{token}")
+        assert source["secret"] not in r.text and "secret" not in sf
+        rep = auth(settings, tenant, "rep", subject="p-1")
+        assert (await client.get("/v1/sources", headers=rep)).status_code == 403
 
 
 async def test_pipedrive(database: DatabaseUrls) -> None:

@@ -24,6 +24,7 @@ NOWHERE = str(uuid.uuid4())
 REST: dict[tuple[str, str], Any] = {
     ("POST", "/v1/tenants"): {"platform_admin"},
     ("POST", "/v1/sources"): {"admin"},
+    ("GET", "/v1/sources"): {"admin", "integration"},
     ("GET", "/v1/schemas/activity"): PUBLIC,
     ("GET", "/v1/quarantine"): {"admin", "integration"},
     ("POST", "/v1/webhooks/{source_id}"): SIGNED,
@@ -170,6 +171,7 @@ GRAPHQL_ARGS: dict[str, str] = {
 CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
     ("POST", "/v1/tenants"): ("/v1/tenants", {}, {"name": "x"}),
     ("POST", "/v1/sources"): ("/v1/sources", {}, {"name": "x"}),
+    ("GET", "/v1/sources"): ("/v1/sources", {}, None),
     ("GET", "/v1/schemas/activity"): ("/v1/schemas/activity", {}, None),
     ("GET", "/v1/quarantine"): ("/v1/quarantine", {}, None),
     ("POST", "/v1/webhooks/{source_id}"): (f"/v1/webhooks/{uuid.uuid4()}", {}, {"id": "x"}),

@@ -26,7 +26,7 @@ from goals.ingest.schemas import (
     SourceCreate,
     SourceCreated,
 )
-from goals.models import Backfill, PersonAlias, Quarantine, audit_log, messaging
+from goals.models import Backfill, PersonAlias, Quarantine, Source, audit_log, messaging
 from shared.auth.access import requires
 from shared.auth.tokens import Principal
 from shared.db import audit
@@ -57,7 +57,7 @@ def webhook_limits(rt: Runtime) -> tuple[RateLimiter, RateLimiter]:
 def webhook_url(rt: Runtime, source_id: uuid.UUID, kind: str = "generic", secret: str = "") -> str:
     base = f"{rt.settings.public_base_url.rstrip('/')}/v1/webhooks/{source_id}"
     # Salesforce signs nothing: a secret token in the path authenticates it (with its org id).
-    return f"{base}/{secret}" if kind == "salesforce" else base
+    return f"{base}/{secret or '{token}'}" if kind == "salesforce" else base
 
 
 @router.post("/v1/sources", status_code=201, response_model=SourceCreated)
@@ -85,6 +85,39 @@ async def create_source(
             webhook_url=webhook_url(rt, source.source_id, source.kind, source.secret),
             secret=source.secret,
         )
+
+
+class SourceOut(BaseModel):
+    source_id: uuid.UUID
+    kind: str
+    name: str
+    webhook_url: str
+    created_at: datetime
+
+
+@router.get("/v1/sources", response_model=list[SourceOut])
+async def list_sources(
+    who: Annotated[Principal, Depends(requires("admin", "integration"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+) -> list[SourceOut]:
+    """The tenant's webhook sources, oldest first. Secrets are shown only when created or
+    rotated; a Salesforce URL is shown without its secret path token."""
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        rows = await session.scalars(
+            select(Source)
+            .where(Source.tenant_id == who.tenant_id)
+            .order_by(Source.created_at, Source.source_id)
+        )
+        return [
+            SourceOut(
+                source_id=s.source_id,
+                kind=s.kind,
+                name=s.name,
+                webhook_url=webhook_url(rt, s.source_id, s.kind),
+                created_at=s.created_at,
+            )
+            for s in rows
+        ]
 
 
 @router.post("/v1/sources/{source_id}/rotate", response_model=SourceCreated)
