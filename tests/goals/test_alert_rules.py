@@ -24,7 +24,9 @@ from goals.alerts.rules import (
     burst,
     burst_threshold,
     late_entry,
+    outlived,
     pace_recovered,
+    projected_attainment,
     repeated_follow_up,
     spike_drop,
     stalled,
@@ -200,6 +202,43 @@ def test_pace_recovered_is_the_negation_once_pace_can_be_judged() -> None:
     for actual in ("100", "449.99", "450", "451"):
         fired = pace(actual, "1000", "0.5") is not None
         assert fired is not pace_recovered(D(actual), D(1000), D("0.5"), TH)
+
+
+def test_a_period_that_is_over_has_no_pace_verdict() -> None:
+    # 10 % of the target when the period ended: an outcome, not a pace to warn about
+    assert pace("100", "1000", "1") is None
+    assert not pace_recovered(D(100), D(1000), D(1), TH)  # no verdict either way
+    assert pace("100", "1000", "0.999") is not None
+
+
+def test_a_projection_never_goes_below_zero() -> None:
+    # refunds beyond collections: actual −300 of 1,000 with half the period gone
+    found = pace("-300", "1000", "0.5")
+    assert found is not None and found.severity == "critical"
+    assert found.figures["projected"] == "0" and found.figures["attainment"] == "-0.3"
+    assert projected_attainment(D(-189), D(1000), D("0.5")) == 0
+    assert projected_attainment(D(450), D(1000), D("0.5")) == D("0.9")
+
+
+@given(
+    actual=st.decimals(min_value=-(10**9), max_value=10**9, places=2),
+    target=st.decimals(min_value=D("0.01"), max_value=10**9, places=2),
+    elapsed=st.decimals(min_value=D("0.01"), max_value=1, places=4),
+)
+def test_projection_is_never_negative(actual: Decimal, target: Decimal, elapsed: Decimal) -> None:
+    assert projected_attainment(actual, target, elapsed) >= 0
+
+
+def test_which_alerts_a_period_outlives() -> None:
+    end = date(2026, 3, 31)
+    assert outlived("behind_pace", end, date(2026, 3, 31), closed=False) is None  # last day
+    assert outlived("behind_pace", end, date(2026, 4, 1), closed=False) == "period_ended"
+    # data-quality alerts ask for a look at recorded data: they wait for the period's close
+    for rule in ("late_entry", "burst", "repeated_follow_up", "spike_drop"):
+        assert outlived(rule, end, date(2026, 5, 1), closed=False) is None
+        assert outlived(rule, end, date(2026, 3, 15), closed=True) == "period_closed"
+    assert outlived("behind_pace", end, date(2026, 3, 15), closed=True) == "period_closed"
+    assert outlived("stalled_deal", None, date(2026, 5, 1), closed=True) is None
 
 
 # --- late data entry -----------------------------------------------------------------------

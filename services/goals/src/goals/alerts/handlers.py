@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text
 
 from goals.alerts import rules
-from goals.alerts.service import clear, raise_alert, thresholds_of
+from goals.alerts.service import clear, raise_alert, resolve_outlived, thresholds_of
 from goals.catalog.service import tenant_catalog
 from goals.models import Goal, Tenant, messaging
 from goals.targets.endpoints import goal_figures
 from goals.totals.progress import goal_metric_key, period_from
-from goals.totals.store import tenant_calendar
+from goals.totals.store import closed_periods, tenant_calendar
 from shared.bus.consumer import Handler
 from shared.db.uow import UnitOfWork, unit_of_work
 from shared.events.envelope import ActivityRecorded, Event, ProgressUpdated
@@ -159,6 +159,7 @@ async def on_progress(uow: UnitOfWork, tenant_id: uuid.UUID, events: list[Progre
     th = await thresholds_of(session, tenant_id)
     timezone, fiscal_start = await tenant_calendar(session, tenant_id)
     catalog = await tenant_catalog(session, tenant_id)
+    closed = await closed_periods(session, tenant_id)
     now = datetime.now(UTC)
     for e in latest.values():
         p = e.payload
@@ -167,6 +168,8 @@ async def on_progress(uow: UnitOfWork, tenant_id: uuid.UUID, events: list[Progre
             continue
         if p.actual is None or p.target is None or p.owner_kind == "company":
             continue
+        if (p.period_kind, p.period_start) in closed:
+            continue  # a closed period's figures are final: no pace to judge
         period = period_from(p.period_kind, p.period_start, p.period_end, fiscal_start)
         await judge_pace(
             uow,
@@ -237,8 +240,10 @@ def alerts_handler(_rt: Runtime) -> Handler:
 async def sweep_tenant(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime) -> None:
     session = uow.session
     th = await thresholds_of(session, tenant_id)
-    timezone, _ = await tenant_calendar(session, tenant_id)
+    timezone, fiscal_start = await tenant_calendar(session, tenant_id)
     today = local_date(now, timezone)
+    # Alerts about a period that is over or closed resolve first, with the reason.
+    await resolve_outlived(uow, tenant_id, today, fiscal_start)
     # Pace of every current goal (someone who records nothing gets warned too).
     goals = list(
         await session.scalars(
@@ -252,12 +257,14 @@ async def sweep_tenant(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime) -> 
         )
     )
     catalog = await tenant_catalog(session, tenant_id)
+    closed = await closed_periods(session, tenant_id)
     goals = [
         g
         for g in goals
         if (d := catalog.get(goal_metric_key(g))) is not None
         and d.additive
         and d.direction == "higher"
+        and (g.period_kind, g.period_start) not in closed
     ]
     for g, f in zip(goals, await goal_figures(session, tenant_id, goals, now), strict=True):
         await judge_pace(

@@ -11,9 +11,9 @@ triggered the rule, as strings (``Decimal`` in positional notation, never floats
 =====================  ====================================================  ==============
 rule                   fires when (defaults)                                 severity
 =====================  ====================================================  ==============
-``behind_pace``        elapsed ≥ 20 % of the period, target > 0 and           critical when
-                       projected = (actual / target) / elapsed < 90 %         projected < 70 %,
-                                                                              else warning
+``behind_pace``        elapsed ≥ 20 % of the period (and the period not yet   critical when
+                       over), target > 0 and projected =                      projected < 70 %,
+                       max(0, (actual / target) / elapsed) < 90 %             else warning
 ``late_entry``         recorded_at − occurred_at > 24 h (strictly);           warning
                        never for backfills
 ``stalled``            now − last stage change ≥ 14 days (14 × 24 h exactly  info
@@ -56,7 +56,9 @@ __all__ = [
     "burst",
     "burst_threshold",
     "late_entry",
+    "outlived",
     "pace_recovered",
+    "projected_attainment",
     "repeated_follow_up",
     "spike_drop",
     "stalled",
@@ -163,7 +165,15 @@ def _seconds(delta: timedelta) -> Decimal:
 def _pace_judgeable(target: Decimal, elapsed: Decimal, th: Thresholds) -> bool:
     if not Decimal(0) <= elapsed <= Decimal(1):
         raise ValueError(f"elapsed must be a fraction in [0, 1], got {elapsed}")
-    return target > 0 and elapsed > 0 and elapsed >= th.pace_min_elapsed
+    # A period that is over has an outcome, not a pace: nothing left to catch up on.
+    return target > 0 and elapsed > 0 and elapsed >= th.pace_min_elapsed and elapsed < 1
+
+
+def projected_attainment(actual: Decimal, target: Decimal, elapsed: Decimal) -> Decimal:
+    """Where the period ends at the pace so far: ``(actual / target) / elapsed``, never below
+    zero (refunds beyond collections project nothing, not a negative attainment)."""
+    with localcontext(_CTX):
+        return max(Decimal(0), actual / (target * elapsed))
 
 
 def _pace_below(actual: Decimal, target: Decimal, elapsed: Decimal, ratio: Decimal) -> bool:
@@ -185,9 +195,10 @@ def behind_pace(
     """Behind pace on an additive, higher-is-better metric.
 
     ``elapsed`` is the fraction of the period that has passed, in [0, 1] (``ValueError``
-    otherwise). Fires when ``elapsed ≥ pace_min_elapsed`` and ``target > 0`` and the projected
-    attainment ``(actual / target) / elapsed`` is below ``pace_threshold``; critical when it is
-    also below ``pace_critical``. Subject: ``"{person}|{metric}|{period}"``.
+    otherwise). Fires when ``pace_min_elapsed ≤ elapsed < 1`` and ``target > 0`` and the
+    projected attainment (:func:`projected_attainment`) is below ``pace_threshold``; critical
+    when it is also below ``pace_critical``. Once the period is over (``elapsed = 1``) there is
+    no pace to judge. Subject: ``"{person}|{metric}|{period}"``.
     Figures: actual, target, attainment, elapsed, projected, threshold.
     """
     if not _pace_judgeable(target, elapsed, th):
@@ -197,7 +208,7 @@ def behind_pace(
     critical = _pace_below(actual, target, elapsed, th.pace_critical)
     with localcontext(_CTX):
         attainment = actual / target
-        projected = actual / (target * elapsed)
+    projected = projected_attainment(actual, target, elapsed)
     return Finding(
         rule=BEHIND_PACE,
         subject=f"{person}|{metric}|{period}",
@@ -221,7 +232,7 @@ def pace_recovered(
 ) -> bool:
     """Whether the behind-pace cause has cleared, so an open alert can resolve itself.
 
-    True exactly when pace can be judged (``elapsed ≥ pace_min_elapsed``, ``elapsed > 0``,
+    True exactly when pace can be judged (``pace_min_elapsed ≤ elapsed < 1``, ``elapsed > 0``,
     ``target > 0``) and the projected attainment is at or above ``pace_threshold`` — the
     negation of :func:`behind_pace` firing under the same inputs. When pace cannot be judged
     the answer is False: that is *no verdict* (neither firing nor recovered), and the caller
@@ -230,6 +241,24 @@ def pace_recovered(
     if not _pace_judgeable(target, elapsed, th):
         return False
     return not _pace_below(actual, target, elapsed, th.pace_threshold)
+
+
+def outlived(rule: str, period_end: date | None, today: date, *, closed: bool) -> str | None:
+    """Why an open alert about a period no longer stands, or None while it does.
+
+    A closed period is final: every alert about it resolves (``period_closed``). A period that
+    has ended without being closed ends its behind-pace alerts (``period_ended``): pace is about
+    catching up, and nothing is left to catch up on. Data-quality alerts (late entry, bursts,
+    follow-ups, spikes and drops) stay open until the period is closed or someone resolves them,
+    since they ask for a look at recorded data that can still be corrected.
+    """
+    if period_end is None:
+        return None
+    if closed:
+        return "period_closed"
+    if rule == BEHIND_PACE and today > period_end:
+        return "period_ended"
+    return None
 
 
 # --- late data entry -----------------------------------------------------------------------

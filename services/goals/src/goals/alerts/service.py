@@ -5,18 +5,20 @@ subscribers (NOTIFY) and queued for the tenant's channels."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from goals.alerts.rules import Finding, Thresholds
+from goals.alerts import repository
+from goals.alerts.rules import Finding, Thresholds, outlived
 from goals.models import Alert, AlertSettings, Channel, Delivery, audit_log
 from shared.db import audit
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import AlertChanged, AlertPayload, new_event
+from shared.periods import parse_period
 
 NOTIFY_CHANNEL = "quotient_alerts"
 
@@ -181,6 +183,40 @@ async def clear(
         text("SELECT pg_notify(:c, :t)"), {"c": NOTIFY_CHANNEL, "t": str(tenant_id)}
     )
     return alert
+
+
+async def resolve_outlived(
+    uow: UnitOfWork, tenant_id: uuid.UUID, today: date, fiscal_start: int
+) -> list[Alert]:
+    """Resolve the open alerts whose period has been closed, or has ended for a rule that only
+    makes sense while the period runs (``rules.outlived``), with the reason as the resolution.
+    Returns the alerts resolved."""
+    spans = await repository.closed_spans(uow.session, tenant_id)
+    done: list[Alert] = []
+    for alert in await repository.open_alerts_with_a_period(uow.session, tenant_id):
+        try:
+            p = parse_period(alert.period or "", fiscal_start)
+        except ValueError:
+            continue  # a period label this calendar cannot read: left for a person to judge
+        closed = any(start <= p.start and p.end <= end for start, end in spans)
+        reason = outlived(alert.rule, p.end, today, closed=closed)
+        if reason is None:
+            continue
+        alert.status = "resolved"
+        alert.resolved_by = "system"
+        alert.resolved_at = datetime.now(UTC)
+        alert.resolution = reason
+        alert.figures = {
+            **alert.figures,
+            "at_resolution": {"reason": reason, "period_end": p.end.isoformat()},
+        }
+        announce(uow, alert)
+        done.append(alert)
+    if done:
+        await uow.session.execute(
+            text("SELECT pg_notify(:c, :t)"), {"c": NOTIFY_CHANNEL, "t": str(tenant_id)}
+        )
+    return done
 
 
 async def transition(

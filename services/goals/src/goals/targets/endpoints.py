@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from goals.alerts.service import resolve_outlived
 from goals.catalog.service import tenant_catalog
 from goals.models import ClosedPeriod, Goal, LateActivity, Proposal, messaging
 from goals.targets import decompose, service
@@ -36,7 +37,7 @@ from shared.db import audit
 from shared.db.uow import tenant_session, unit_of_work
 from shared.events.envelope import PeriodClosed, PeriodClosedPayload, new_event
 from shared.http.problems import Problem
-from shared.periods import Period, parse_period
+from shared.periods import Period, local_date, parse_period
 from shared.runtime import Runtime
 from shared.service import runtime_of
 
@@ -412,7 +413,7 @@ async def close_period(
     """Close a period: its targets and totals freeze; later events for it are recorded as late."""
     async with unit_of_work(rt.sessions, messaging, rt.settings.topic_prefix) as uow:
         await uow.set_tenant(who.tenant_id)
-        _, fiscal_start = await tenant_calendar(uow.session, who.tenant_id)
+        timezone, fiscal_start = await tenant_calendar(uow.session, who.tenant_id)
         p = parse_label(label, fiscal_start)
         await uow.session.execute(
             pg_insert(ClosedPeriod)
@@ -449,6 +450,10 @@ async def close_period(
             target_key=p.label,
             before=None,
             after={"kind": p.kind.value, "start": p.start.isoformat(), "end": p.end.isoformat()},
+        )
+        # Alerts about the period (or a period inside it) resolve now, as `period_closed`.
+        await resolve_outlived(
+            uow, who.tenant_id, local_date(datetime.now(UTC), timezone), fiscal_start
         )
         return await period_out(uow.session, who.tenant_id, p)
 

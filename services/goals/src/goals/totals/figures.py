@@ -96,7 +96,7 @@ def effective_target(
 class Pace:
     elapsed: Decimal  # fraction of the period gone
     expected: Decimal | None  # where the actual should be by now on a straight line
-    projected_attainment: Decimal | None  # attainment / elapsed
+    projected_attainment: Decimal | None  # attainment / elapsed, never below zero
 
 
 def pace(
@@ -112,5 +112,5 @@ def pace(
     got = attainment(actual, target, direction)
     projected = None
     if direction == "higher" and got is not None and elapsed > 0:
-        projected = got / elapsed
+        projected = max(Decimal(0), got / elapsed)
     return Pace(elapsed, expected, projected)
