@@ -215,13 +215,24 @@ async def test_statements_pay_the_spec_examples(database: DatabaseUrls) -> None:
         ] == "paid"
         r = await client.get("/v1/statements/export", params={"period": "2026-03"}, headers=finance)
         rows = list(csv.reader(io.StringIO(r.text)))
-        assert rows[0][:5] == ["person_id", "period", "status", "component", "amount"]
-        assert ["p-1", "2026-03", "paid", "commission", "43000.00"] == rows[1][:5]
+        assert rows[0] == [
+            "person_id",
+            "person_name",
+            "team_id",
+            "team_name",
+            "period",
+            "status",
+            "component",
+            "amount",
+            "currency",
+            "statement_total",
+        ]
+        assert rows[1][:1] + rows[1][4:8] == ["p-1", "2026-03", "paid", "commission", "43000.00"]
         r = await client.get(
             "/v1/statements/export", params={"period": "2026-03", "format": "xlsx"}, headers=finance
         )
         sheet = load_workbook(io.BytesIO(r.content)).active
-        assert sheet is not None and Decimal(str(sheet["E2"].value)) == Decimal("43000")
+        assert sheet is not None and Decimal(str(sheet["H2"].value)) == Decimal("43000")
         # clawback: a refund in April of a March payment; March is locked (paid) and stays as it
         # was; the difference lands in April as a prior-period adjustment pointing at March
         refund = activity(

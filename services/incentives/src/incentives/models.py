@@ -292,10 +292,12 @@ class PayAppeal(Base):
 
 
 class PersonRole(Base):
-    """People's roles as goals announces them (plans can be assigned to a role)."""
+    """People's roles and names as goals announces them (plans can be assigned to a role;
+    payroll exports name the payee). An erasure pseudonymises the id and forgets the name."""
 
     __tablename__ = "person_roles"
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     person_id: Mapped[str] = mapped_column(Text, primary_key=True)
     role: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)

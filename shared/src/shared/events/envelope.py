@@ -163,10 +163,13 @@ class PersonSetPayload(BaseModel):
     manager_id: str | None = None
     active_from: date | None = None  # joiners and leavers: targets prorate by active days
     active_to: date | None = None
+    # The display name, for pay statements and payroll exports (incentives forgets it on
+    # erasure); e-mail and other contact details stay in goals.
+    name: str | None = None
 
 
 class PersonSet(EventBase):
-    """A person's role, manager or active dates were set (names stay in goals: personal data)."""
+    """A person's name, role, manager or active dates were set."""
 
     type: Literal["org.person_set"] = "org.person_set"
     payload: PersonSetPayload

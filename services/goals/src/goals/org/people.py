@@ -81,7 +81,8 @@ async def save_person(
         "active_from": active_from and active_from.isoformat(),
         "active_to": active_to and active_to.isoformat(),
     }
-    if before != after:
+    renamed = prior is not None and prior.name != name
+    if before != after or renamed:
         await audit.record(
             session,
             audit_log,
@@ -105,6 +106,7 @@ async def save_person(
                     manager_id=manager_id,
                     active_from=active_from,
                     active_to=active_to,
+                    name=name,
                 ),
             )
         )

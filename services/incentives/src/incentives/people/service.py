@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import update
+
 from incentives.models import (
     CommissionLine,
     CommissionTotal,
@@ -12,6 +14,7 @@ from incentives.models import (
     Credit,
     FinalGrade,
     PayAppeal,
+    PersonRole,
     PlanAcceptance,
     PlanAssignment,
     Quota,
@@ -41,6 +44,7 @@ PERSON_COLUMNS = [
     (SurveyScore.__table__, "person_id"),
     (PayAppeal.__table__, "person_id"),
     (PayAppeal.__table__, "decided_by"),
+    (PersonRole.__table__, "person_id"),
 ]
 
 
@@ -76,3 +80,8 @@ async def apply_erasure(uow: UnitOfWork, event: PersonErased) -> None:
         PERSON_COLUMNS,  # type: ignore[arg-type]
     )
     await pseudonymise_audit(uow.session, audit_log, event.tenant_id, p.person_id, p.pseudonym)
+    await uow.session.execute(
+        update(PersonRole)
+        .where(PersonRole.tenant_id == event.tenant_id, PersonRole.person_id == p.pseudonym)
+        .values(name=None)
+    )

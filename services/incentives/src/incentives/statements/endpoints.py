@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -32,6 +30,7 @@ from incentives.models import (
 )
 from incentives.plan.components import PlanIn
 from incentives.plan.maths import to_cents
+from incentives.statements import export as payroll
 from incentives.statements import maths
 from shared.auth.access import may_see_owner, principal, requires
 from shared.auth.tokens import Principal
@@ -792,56 +791,19 @@ async def export(
     period: str,
     format: Literal["csv", "xlsx"] = "csv",
 ) -> Response:
-    """Approved and paid statements of a period for payroll: one row per line."""
+    """Approved and paid statements of a period for payroll: one row per line, naming the
+    person (name and id) and their team, with the period, component, amount and currency."""
     async with tenant_session(rt.sessions, who.tenant_id) as session:
-        rows = list(
-            await session.scalars(
-                select(Statement)
-                .where(
-                    Statement.tenant_id == who.tenant_id,
-                    Statement.period == period,
-                    Statement.status.in_(("approved", "paid")),
-                )
-                .order_by(Statement.person_id)
-            )
-        )
-    header = ["person_id", "period", "status", "component", "amount", "currency", "statement_total"]
-    table = [
-        [
-            s.person_id,
-            s.period,
-            s.status,
-            line["component"],
-            line["amount"] or "",
-            s.currency,
-            str(s.total),
-        ]
-        for s in rows
-        for line in s.lines
-    ]
+        rows = await payroll.payroll_rows(session, who.tenant_id, period)
     if format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(table)
         return Response(
-            out.getvalue(),
+            payroll.to_csv(rows),
             media_type="text/csv; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="payroll-{period}.csv"'},
         )
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(header)
-    for r in table:
-        sheet.append([*r[:4], Decimal(r[4]) if r[4] else None, r[5], Decimal(r[6])])
-    buf = io.BytesIO()
-    book.save(buf)
     return Response(
-        buf.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        payroll.to_xlsx(rows, period),
+        media_type=payroll.XLSX_TYPE,
         headers={"content-disposition": f'attachment; filename="payroll-{period}.xlsx"'},
     )
 

@@ -75,12 +75,17 @@ async def keep_credits_and_quotas(uow: UnitOfWork, events: Sequence[Event]) -> N
             )
         elif isinstance(e, PersonSet):
             stmt = pg_insert(PersonRole).values(
-                tenant_id=e.tenant_id, person_id=e.payload.person_id, role=e.payload.role
+                tenant_id=e.tenant_id,
+                person_id=e.payload.person_id,
+                role=e.payload.role,
+                name=e.payload.name,
             )
+            # An event from before names were announced keeps the name already known.
+            name = e.payload.name if e.payload.name is not None else PersonRole.name
             await uow.session.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[PersonRole.tenant_id, PersonRole.person_id],
-                    set_={"role": e.payload.role},
+                    set_={"role": e.payload.role, "name": name},
                 )
             )
         elif isinstance(e, ScorecardGraded):
