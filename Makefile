@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
 MEMBERS := -e ./shared -e ./services/goals -e ./services/scoring -e ./services/incentives -e ./services/allinone
 .DEFAULT_GOAL := help
 
@@ -15,19 +16,29 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python constraints.txt pyproject.toml shared/pyproject.toml services/*/pyproject.toml
-	$(BIN)/pip install --quiet -c constraints.txt $(MEMBERS) -e '.[dev]'
+# Runtime: the members and what they need to run, nothing else (make run, make demo, make token).
+$(STAMP): $(BIN)/python constraints.txt shared/pyproject.toml services/*/pyproject.toml
+	$(BIN)/pip install --quiet -c constraints.txt $(MEMBERS)
 	@touch $(STAMP)
 
+# Development: the runtime plus the test and lint tooling of the workspace root's `dev` extra
+# (installed as a plain, non-editable package: the root holds no code of its own).
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -c constraints.txt '.[dev]'
+	@touch $(DEV_STAMP)
+
+.PHONY: runtime
+runtime: $(STAMP) ## Create the venv with the runtime dependencies only (what make run needs)
+
 .PHONY: install
-install: $(STAMP) ## Create the venv and install every member (pinned by constraints.txt)
+install: $(DEV_STAMP) ## Create the venv with every member and the test / lint tooling (pinned)
 
 .PHONY: run
-run: install ## Start everything in one process on the embedded default; prints the URLs
+run: runtime ## Start everything in one process on the embedded default; prints the URLs
 	$(BIN)/python -m allinone
 
 .PHONY: demo
-demo: install ## Start everything with a realistic demo tenant and a live stream of CRM events (RATE=2)
+demo: runtime ## Start everything with a realistic demo tenant and a live stream of CRM events (RATE=2)
 	$(BIN)/python -m allinone.demo --rate $(or $(RATE),2)
 
 .PHONY: test
@@ -41,7 +52,7 @@ lint: install ## ruff + mypy
 	$(BIN)/mypy shared/src
 
 .PHONY: migrate
-migrate: install ## Apply every migration tree (DATABASE_OWNER_URL, or the embedded server)
+migrate: runtime ## Apply every migration tree (DATABASE_OWNER_URL, or the embedded server)
 	$(BIN)/python -m allinone.migrate
 
 .PHONY: bench
@@ -49,8 +60,8 @@ bench: install ## Push N signed webhooks through the real pipeline (Kafka, separ
 	$(BIN)/python -m tests.bench.pipeline $(BENCH_ARGS)
 
 .PHONY: token
-token: install ## Mint a development token: make token TENANT=... ROLE=admin PERSON=p-12
-	@$(BIN)/python -m shared.auth.tokens --tenant $(or $(TENANT),0d3e1a7c-5b1f-4c2e-9a8d-000000000001) --roles $(or $(ROLE),admin) --person $(or $(PERSON),admin)
+token: runtime ## Mint a development token: make token TENANT=... ROLE=admin PERSON=p-12
+	@$(BIN)/python -m shared.auth --tenant $(or $(TENANT),0d3e1a7c-5b1f-4c2e-9a8d-000000000001) --roles $(or $(ROLE),admin) --person $(or $(PERSON),admin)
 
 .PHONY: kafka
 kafka: install ## Start a local single-node KRaft Kafka (jars fetched by Maven) in the foreground

@@ -5,17 +5,48 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import signal
+from pathlib import Path
 
 import uvicorn
 
 from allinone.app import create_app
+from allinone.demo.embedded import Demo
 from shared.observability.logs import configure_logging
 from shared.settings import BaseServiceSettings
 
+# The first event the banner and the README post, and the GraphQL query that shows it counted.
+FIRST_EVENT = (
+    '{"id":"evt-1","type":"payment_received","occurred_at":"2026-03-05T10:00:00+08:00",'
+    '"actor_id":"p-12","amount":{"value":"120000.00","currency":"CNY"}}'
+)
+FIRST_QUERY = '{"query":"{ kpiTotals(personId: \\"p-12\\", month: \\"2026-03\\") { metric actual eventCount } }"}'
 
-def banner(settings: BaseServiceSettings, base: str, demo: object) -> str:
-    d = demo
+
+def env_lines(base: str, demo: Demo) -> list[str]:
+    """Shell assignments of what the first commands need (the demo tenant's source and secret, an
+    admin token): printed in the banner and written to `<data dir>/env` for other shells."""
+    return [
+        f"export QUOTIENT_URL={shlex.quote(base)}",
+        f"export TENANT={shlex.quote(str(demo.tenant_id))}",
+        f"export SOURCE={shlex.quote(str(demo.source_id))}",
+        f"export SECRET={shlex.quote(demo.secret)}",
+        f"export TOKEN={shlex.quote(demo.admin_token)}",
+    ]
+
+
+def write_env(path: Path, base: str, demo: Demo) -> None:
+    """`<data dir>/env` (owner-only: it holds the webhook secret and an admin token)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("# written by `make run` for the demo tenant; `. .quotient/env` to use it\n")
+        out.write("\n".join(env_lines(base, demo)) + "\n")
+
+
+def banner(settings: BaseServiceSettings, base: str, demo: Demo, env_file: Path | None) -> str:
+    signature = 'sig=$(printf \'%s.%s\' "$ts" "$body" | openssl dgst -sha256 -hmac "$SECRET" | sed \'s/.* //\')'
     lines = [
         "",
         "Quotient is running (goals + scoring + incentives, one process)",
@@ -26,18 +57,27 @@ def banner(settings: BaseServiceSettings, base: str, demo: object) -> str:
         f"  bus            {settings.bus_kind}",
         "",
         "Demo tenant",
-        f"  tenant id      {d.tenant_id}",  # type: ignore[attr-defined]
-        f"  webhook        {base}/v1/webhooks/{d.source_id}",  # type: ignore[attr-defined]
-        f"  secret         {d.secret}",  # type: ignore[attr-defined]
-        f"  admin token    {d.admin_token}",  # type: ignore[attr-defined]
+        f"  tenant id      {demo.tenant_id}",
+        f"  webhook        {base}/v1/webhooks/{demo.source_id}",
+        f"  secret         {demo.secret}",
+        f"  admin token    {demo.admin_token}",
         "",
-        "Post a first event (signature: v1=hex(HMAC-SHA256(secret, timestamp + '.' + body))):",
-        '  body=\'{"id":"evt-1","type":"payment_received","occurred_at":"2026-03-05T10:00:00+08:00",'
-        '"actor_id":"p-12","amount":{"value":"120000.00","currency":"CNY"}}\'',
-        '  ts=$(date +%s); sig=$(printf \'%s.%s\' "$ts" "$body" | openssl dgst -sha256 -hmac "$SECRET" | sed \'s/.* //\')',
-        f'  curl -X POST {base}/v1/webhooks/{d.source_id} -H "X-Quotient-Timestamp: $ts" '  # type: ignore[attr-defined]
-        '-H "X-Quotient-Signature: v1=$sig" -H \'Content-Type: application/json\' -d "$body"',
+        "Post a first event, then read it back over GraphQL (paste these lines into a shell;",
+        "the signature is v1=hex(HMAC-SHA256(secret, timestamp + '.' + body))):",
+        *(f"  {line}" for line in env_lines(base, demo)),
+        f"  body='{FIRST_EVENT}'",
+        f"  ts=$(date +%s); {signature}",
+        '  curl -sS -X POST "$QUOTIENT_URL/v1/webhooks/$SOURCE" -H "X-Quotient-Timestamp: $ts" '
+        '-H "X-Quotient-Signature: v1=$sig" -H \'Content-Type: application/json\' -d "$body"; echo',
+        "  sleep 2  # the worker counts it within a moment",
+        '  curl -sS "$QUOTIENT_URL/graphql" -H "Authorization: Bearer $TOKEN" '
+        f"-H 'Content-Type: application/json' -d '{FIRST_QUERY}'; echo",
         "",
+        *(
+            [f"The same variables for another shell: . {env_file}", ""]
+            if env_file is not None
+            else []
+        ),
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
@@ -55,7 +95,13 @@ async def serve(host: str, port: int) -> None:
             if server.should_exit:
                 return
             await asyncio.sleep(0.1)
-        print(banner(settings, base, app.state.demo), flush=True)
+        demo: Demo = app.state.demo
+        env_file: Path | None = settings.data_dir / "env"
+        try:
+            write_env(settings.data_dir / "env", base, demo)
+        except OSError:
+            env_file = None  # a read-only data folder: the banner still says it all
+        print(banner(settings, base, demo, env_file), flush=True)
 
     task = asyncio.create_task(announce())
     await server.serve()

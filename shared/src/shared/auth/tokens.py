@@ -3,7 +3,6 @@ The algorithm list comes from configuration, never from the token."""
 
 from __future__ import annotations
 
-import argparse
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -113,27 +112,3 @@ def bearer(request: HTTPConnection) -> str:
 
 def authenticate(settings: BaseServiceSettings, request: HTTPConnection) -> Principal:
     return decode_token(settings, bearer(request))
-
-
-def main() -> None:
-    """Mint a development token: python -m shared.auth.tokens --tenant T --person p-1 --roles admin"""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--tenant", required=True)
-    parser.add_argument("--person", default="admin")
-    parser.add_argument("--roles", default="admin", help="comma-separated")
-    parser.add_argument("--ttl", type=int, default=12 * 3600)
-    args = parser.parse_args()
-    settings = BaseServiceSettings()
-    print(
-        mint_token(
-            settings,
-            tenant_id=args.tenant,
-            subject=args.person,
-            roles=args.roles.split(","),
-            ttl_seconds=args.ttl,
-        )
-    )
-
-
-if __name__ == "__main__":
-    main()

