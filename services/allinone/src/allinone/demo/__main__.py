@@ -23,16 +23,18 @@ import os
 import signal
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
+from allinone.demo.company import TIMEZONE
 from allinone.demo.seed import DemoTenant, UnknownSource, seed_demo
-from allinone.demo.stream import StreamStats, stream_events
+from allinone.demo.stream import StreamStats, history_size, stream_events
 from shared.settings import BaseServiceSettings
 
-FIRST_BACKFILL = 2000  # events of history posted when the tenant is new
 STATE_FILE = "demo-tenant.json"
 
 
@@ -163,7 +165,8 @@ async def demo_session(
     demo, new = await seed(client, settings, state, args.year)
     save_state(path, key, demo)
     print(f"Seeded in {time.monotonic() - began:.1f}s.", banner(base, demo), sep="\n")
-    backfill = args.backfill if args.backfill is not None else (FIRST_BACKFILL if new else 0)
+    first = history_size(datetime.now(ZoneInfo(TIMEZONE)), demo.year) if new else 0
+    backfill = args.backfill if args.backfill is not None else first
     live = args.rate > 0
     if backfill:
         print(f"Backfilling {backfill} events over {demo.year} so far …", flush=True)
@@ -250,7 +253,8 @@ def main() -> None:
     parser.add_argument(
         "--backfill",
         type=int,
-        help=f"events of history to post first (default {FIRST_BACKFILL} for a new tenant, else 0)",
+        help="events of history to post first (default: the year so far at the business's pace "
+        "for a new tenant, about 2,000 by December; else 0)",
     )
     parser.add_argument("--year", type=int, help="the year to seed and simulate (default: this)")
     parser.add_argument("--fresh", action="store_true", help="a new tenant, not the remembered one")

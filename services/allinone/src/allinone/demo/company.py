@@ -185,8 +185,12 @@ def people(year: int) -> tuple[DemoPerson, ...]:
 
 # -- goals ---------------------------------------------------------------------------------------
 
-# Sized to the simulated stream: a backfill of ~2,000 events over the year lands most people
-# somewhere between 60 % and 110 % of pace, so some are warned and some are paid accelerators.
+# The simulated business's own events (deals, money, visits, refunds) in a year. The targets
+# below are sized to it: history at this pace lands most people somewhere between 60 % and 110 %
+# of pace, so some are warned and some are paid accelerators. The backfill posts the year so far
+# at this pace, and a live stream keeps it (the rest of a live stream is chatter that moves no
+# goal), so an hour of streaming adds an hour's business, not months of it.
+BUSINESS_EVENTS_PER_YEAR = 2200
 COMPANY_REVENUE_TARGET = Decimal(48_000_000)  # CNY collected in the year
 COMPANY_NEW_CUSTOMERS = Decimal(150)
 COMPANY_EFFECTIVE_VISITS = Decimal(480)

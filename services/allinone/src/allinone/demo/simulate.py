@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from allinone.demo.company import CSM_TITLE, TEAMS, DemoPerson
+from allinone.demo.company import BUSINESS_EVENTS_PER_YEAR, CSM_TITLE, TEAMS, DemoPerson
 
 PRODUCT_LINES = ("saas", "hardware", "services")
 CHANNELS = ("website", "trade_show", "referral", "cold_call", "partner")
@@ -97,6 +97,44 @@ class Simulator:
             event = ACTIONS[actor.role](self, actor, at)
         self._stamp(event, at, now)
         return event
+
+    def next_live_event(self, at: datetime, now: datetime, business_share: float) -> dict[str, Any]:
+        """A live event: with probability `business_share` one of the business's own events (as
+        in the history: deals, money, visits, refunds), else day-to-day chatter that moves no goal
+        (calls, customers' questions answered, surveys, pre-sales checks). A live stream posts far
+        more events per second than a real CRM sees, so the business part must keep the history's
+        pace, or an hour of streaming would collect months of revenue (see `business_share`)."""
+        if self._queue or self._rng.random() < business_share:
+            return self.next_event(at, now)
+        actor = self._actor(at.date())
+        deals = self._deals.get(actor.person_id, [])
+        if actor.role == "sales_assistant":
+            event = self._rng.choice((self._presales_check, self._presales_task))(actor, at)
+        elif actor.role == "regional_manager":
+            event = self._manager(actor, at)
+            if event["type"] == "visit":
+                event = self._contact(actor, at, "call", dict(event["customer"]))
+        else:
+            customer = self._customer_of(actor, deals)
+            choice = self._rng.choices(("call", "request", "survey"), (6, 3, 1))[0]
+            if choice == "request":
+                event = self._request(actor, at, customer)
+            elif choice == "survey":
+                event = self._survey(actor, at, "nps", customer)
+            else:
+                event = self._contact(actor, at, "call", customer)
+        self._stamp(event, at, now)
+        return event
+
+    def _presales_check(self, actor: DemoPerson, at: datetime) -> dict[str, Any]:
+        records = self._rng.randrange(20, 80)
+        errors = self._rng.choices((0, 1, 2, 3), (60, 25, 10, 5))[0]
+        return self._event(
+            "data_entry_checked", actor, at, attributes={"records": records, "errors": errors}
+        )
+
+    def _presales_task(self, actor: DemoPerson, at: datetime) -> dict[str, Any]:
+        return self._event("task_completed", actor, at, attributes={"task": "demo preparation"})
 
     def _actor(self, day: date) -> DemoPerson:
         while True:
@@ -425,11 +463,7 @@ class Simulator:
                 attributes={"for": deal.owner if deal else actor.manager_id},
             )
         if choice == "check":
-            records = self._rng.randrange(20, 80)
-            errors = self._rng.choices((0, 1, 2, 3), (60, 25, 10, 5))[0]
-            return self._event(
-                "data_entry_checked", actor, at, attributes={"records": records, "errors": errors}
-            )
+            return self._presales_check(actor, at)
         if choice == "suggestion":
             topic = self._rng.choice(("quote template", "CRM stage names", "visit report form"))
             return self._event("suggestion_made", actor, at, attributes={"topic": topic})
@@ -439,7 +473,7 @@ class Simulator:
             return self._event(
                 "training_completed", actor, at, attributes={"course": course, "passed": passed}
             )
-        return self._event("task_completed", actor, at, attributes={"task": "demo preparation"})
+        return self._presales_task(actor, at)
 
     def _manager(self, actor: DemoPerson, at: datetime) -> dict[str, Any]:
         region = self._region(actor)
@@ -521,6 +555,18 @@ ACTIONS = {
     "sales_assistant": Simulator._presales,
     "regional_manager": Simulator._manager,
 }
+
+
+def business_share(events_per_second: float) -> float:
+    """The share of a live stream's events that are the business's own (the rest is chatter), so
+    that business events keep the history's pace of `BUSINESS_EVENTS_PER_YEAR` whatever the
+    stream's rate: at 2 events a second, about one business event every four hours."""
+    if events_per_second <= 0:
+        return 1.0
+    per_second = BUSINESS_EVENTS_PER_YEAR / (365.25 * 86400)
+    return min(1.0, per_second / events_per_second)
+
+
 ACTOR_WEIGHT = {
     "new_business_rep": 1.0,
     "sales_rep": 1.0,

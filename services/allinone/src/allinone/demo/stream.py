@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from allinone.demo.company import TIMEZONE, DemoPerson
-from allinone.demo.simulate import Simulator
+from allinone.demo.company import BUSINESS_EVENTS_PER_YEAR, TIMEZONE, DemoPerson
+from allinone.demo.simulate import Simulator, business_share
 from shared.signing import sign_headers
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ async def stream_events(
     year: int | None = None,
     now: datetime | None = None,
     on_event: Callable[[dict[str, Any], str], Awaitable[None] | None] | None = None,
+    live_rate: float | None = None,
 ) -> StreamStats:
     """Post simulated events for `people` through the signed webhook of `source_id`.
 
@@ -92,7 +93,9 @@ async def stream_events(
     after so many paced events / seconds; neither: run until cancelled. seed: the same seed and
     `now` give the same events (and the webhook counts a repeat once). backfill: post this many
     events spread over the year first, in batches. spread: force the paced events' times over the
-    year (True) or to now (False). on_event(event, status) is told of every answer.
+    year (True) or to now (False). on_event(event, status) is told of every answer. Live events
+    (at now) keep the business's pace whatever the rate (`Simulator.next_live_event`); live_rate
+    is the rate they stand for when it is not `rate` (a test posting an hour's stream at once).
     """
     tz = ZoneInfo(TIMEZONE)
     now = now or datetime.now(tz)
@@ -118,6 +121,7 @@ async def stream_events(
     if spread is None:
         spread = total is not None and backfill == 0
     times = iter(_spread(simulator, start, end, total)) if spread and total is not None else None
+    share = business_share(live_rate if live_rate is not None else rate)
     loop = asyncio.get_running_loop()
     began = loop.time()
     sent = 0
@@ -128,12 +132,23 @@ async def stream_events(
                 await asyncio.sleep(delay)
         if times is not None:
             at, moment = next(times), now
+            event = simulator.next_event(at, moment)
         else:
             moment = datetime.now(tz)
             at = moment - timedelta(seconds=simulator.jitter(120))
-        await poster.post_one(simulator.next_event(at, moment))
+            event = simulator.next_live_event(at, moment, share)
+        await poster.post_one(event)
         sent += 1
     return stats
+
+
+def history_size(now: datetime, year: int | None = None) -> int:
+    """How many events the year so far held at the business's pace (the first backfill)."""
+    year = year or now.year
+    start = datetime(year, 1, 1, tzinfo=now.tzinfo)
+    end = min(now, datetime(year + 1, 1, 1, tzinfo=now.tzinfo))
+    fraction = max(0.0, (end - start) / (datetime(year + 1, 1, 1, tzinfo=now.tzinfo) - start))
+    return round(BUSINESS_EVENTS_PER_YEAR * fraction)
 
 
 def _spread(simulator: Simulator, start: datetime, end: datetime, n: int) -> list[datetime]:
