@@ -181,6 +181,9 @@ async def test_dashboard_shows_live_figures_in_a_real_browser(
         context = r.json()
         assert context["tenant"]["timezone"] == TIMEZONE and context["tenant"]["currency"] == "CNY"
         assert context["me"] == {"person_id": "p-ada", "name": "Ada Lovelace", "roles": ["rep"]}
+        assert context["teams"] == []  # a rep opens no team view
+        elapsed = Decimal(context["periods"][0].pop("elapsed"))
+        assert 0 < elapsed <= 1
         assert context["periods"][0] == {
             "kind": "month",
             "label": month,
@@ -228,9 +231,9 @@ async def test_dashboard_shows_live_figures_in_a_real_browser(
             )
 
             # My progress: actual, target, attainment and where pace says I should be.
-            await expect(page.get_by_test_id("my-actual")).to_have_text("CN¥42,000.00")
+            await expect(page.get_by_test_id("my-actual")).to_have_text("¥42,000.00")
             assert Decimal(await attribute(page, "my-actual", "data-value") or "") == 42000
-            await expect(page.get_by_test_id("my-target")).to_have_text("CN¥100,000.00")
+            await expect(page.get_by_test_id("my-target")).to_have_text("¥100,000.00")
             await expect(page.get_by_test_id("my-attainment")).to_have_text("42%")
             expected = Decimal(await attribute(page, "my-expected", "data-value") or "-1")
             assert 0 < expected <= Decimal(TARGET)
@@ -240,7 +243,7 @@ async def test_dashboard_shows_live_figures_in_a_real_browser(
             # My pay: the statement's total and lines, each with its explanation.
             total = page.get_by_test_id("pay-total")
             await expect(total).to_have_attribute("data-value", "2600.00")
-            await expect(total).to_have_text("CN¥2,600.00")
+            await expect(total).to_have_text("¥2,600.00")
             lines = page.get_by_test_id("pay-line")
             await expect(lines).to_have_count(2)
             commission = page.locator('[data-testid="pay-line"][data-component="commission"]')
@@ -263,7 +266,7 @@ async def test_dashboard_shows_live_figures_in_a_real_browser(
             )
             await post(client, source, [more])
             await expect(total).to_have_attribute("data-value", "4100.00", timeout=60_000)
-            await expect(page.get_by_test_id("my-actual")).to_have_text("CN¥72,000.00")
+            await expect(page.get_by_test_id("my-actual")).to_have_text("¥72,000.00")
             await expect(commission).to_have_attribute("data-amount", "3600.00")
             await expect(rows.first).to_have_attribute("data-person-id", "p-ada")
             await expect(page.get_by_test_id("my-attainment")).to_have_text("72%")
@@ -306,7 +309,7 @@ async def test_dashboard_shows_live_figures_in_a_real_browser(
             await expect(refused).to_contain_text("leaderboard")
             await page.get_by_test_id("period-select").select_option(month)
             await expect(page.get_by_test_id("errors")).to_be_hidden()
-            await expect(page.get_by_test_id("my-actual")).to_have_text("CN¥72,000.00")
+            await expect(page.get_by_test_id("my-actual")).to_have_text("¥72,000.00")
 
             # Without a token the page explains how to open it.
             bare = await browser.new_page()

@@ -51,6 +51,7 @@ REST: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/team-pools/{pool_id}/allocation"): {"admin", "manager"},
     ("POST", "/v1/team-pools/{pool_id}/approve"): {"admin", "finance"},
     ("POST", "/v1/pay-appeals"): ANY,
+    ("GET", "/v1/pay-appeals"): {"admin", "hr", "finance", "manager", "committee"},
     ("POST", "/v1/pay-appeals/{appeal_id}/decide"): {"committee"},
     ("GET", "/v1/payouts/summary"): {"admin", "finance"},
     ("GET", "/v1/recognition"): ANY,
@@ -78,6 +79,7 @@ REST: dict[tuple[str, str], Any] = {
     ("GET", "/v1/calibrations"): {"admin", "hr", "committee"},
     ("POST", "/v1/calibrations/{calibration_id}/approve"): {"admin", "hr"},
     ("POST", "/v1/appeals"): ANY,
+    ("GET", "/v1/appeals"): {"admin", "hr", "manager", "committee"},
     ("POST", "/v1/appeals/{appeal_id}/decide"): {"committee"},
     ("POST", "/v1/scorecards/{scorecard_id}/report"): SETTERS,
     ("PUT", "/v1/scorecards/{scorecard_id}/interview"): ANY,
@@ -217,6 +219,7 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
         {"allocation": {"p-2": "1"}},
     ),
     ("POST", "/v1/team-pools/{pool_id}/approve"): (f"/v1/team-pools/{NOWHERE}/approve", {}, None),
+    ("GET", "/v1/pay-appeals"): ("/v1/pay-appeals", {}, None),
     ("POST", "/v1/pay-appeals"): (
         "/v1/pay-appeals",
         {},
@@ -304,6 +307,7 @@ CALLS: dict[tuple[str, str], tuple[str, dict[str, str], Any]] = {
         {},
         {"grades": {}},
     ),
+    ("GET", "/v1/appeals"): ("/v1/appeals", {}, None),
     ("POST", "/v1/appeals"): (
         "/v1/appeals",
         {},

@@ -16,11 +16,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from goals.models import Person, Tenant
-from shared.auth.access import principal
+from goals.models import Person, Tenant, org
+from shared.auth.access import TENANT_READERS, principal
 from shared.auth.tokens import Principal
 from shared.db.uow import tenant_session
 from shared.periods import PeriodKind, local_date, period_of, previous
@@ -44,8 +45,9 @@ async def dashboard_context(
     who: Annotated[Principal, Depends(principal)],
     rt: Annotated[Runtime, Depends(runtime_of)],
 ) -> dict[str, Any]:
-    """Who is signed in and the tenant's calendar: time zone, currency, today and the current
-    month / quarter / year labels (plus last month) as the goals and pay APIs name them."""
+    """Who is signed in, the teams whose view they may open, and the tenant's calendar: time zone,
+    currency, today and the current month / quarter / year labels (plus last month) as the goals
+    and pay APIs name them."""
     async with tenant_session(rt.sessions, who.tenant_id) as session:
         tenant = await session.scalar(select(Tenant).where(Tenant.tenant_id == who.tenant_id))
         name = await session.scalar(
@@ -53,9 +55,11 @@ async def dashboard_context(
                 Person.tenant_id == who.tenant_id, Person.person_id == who.subject
             )
         )
+        teams = await _teams_for(session, who)
     timezone = tenant.timezone if tenant else "UTC"
     fiscal_start = tenant.fiscal_year_start_month if tenant else 1
-    today = local_date(datetime.now(UTC), timezone)
+    now = datetime.now(UTC)
+    today = local_date(now, timezone)
     month = period_of(PeriodKind.MONTH, today)
     periods = [
         month,
@@ -72,6 +76,7 @@ async def dashboard_context(
             "fiscal_year_start_month": fiscal_start,
         },
         "me": {"person_id": who.subject, "name": name, "roles": sorted(who.roles)},
+        "teams": teams,
         "today": today.isoformat(),
         "periods": [
             {
@@ -80,10 +85,66 @@ async def dashboard_context(
                 "start": p.start.isoformat(),
                 "end": p.end.isoformat(),
                 "current": p.contains(today),
+                "elapsed": str(p.elapsed_fraction(now, timezone)),
             }
             for p in periods
         ],
     }
+
+
+async def _teams_for(session: AsyncSession, who: Principal) -> list[dict[str, Any]]:
+    """The teams whose view the caller may open: every team for admin, HR and finance; for a
+    manager the teams they manage and the teams under those (sub-teams after their parent)."""
+    t = org.teams.c
+    rows = (
+        await session.execute(
+            select(t.team_id, t.name, t.parent_team_id, t.manager_id)
+            .where(t.tenant_id == who.tenant_id)
+            .order_by(t.team_id)
+        )
+    ).all()
+    if who.has(*TENANT_READERS):
+        chosen = [r.team_id for r in rows]
+    else:
+        chosen = [r.team_id for r in rows if who.has("manager") and r.manager_id == who.subject]
+        children: dict[str | None, list[str]] = {}
+        for r in rows:
+            children.setdefault(r.parent_team_id, []).append(r.team_id)
+        for team_id in list(chosen):
+            stack = list(children.get(team_id, []))
+            while stack:
+                child = stack.pop(0)
+                if child not in chosen:
+                    chosen.append(child)
+                    stack.extend(children.get(child, []))
+    by_id = {r.team_id: r for r in rows}
+    # Members (today) by name, so the team's figures, alerts and pay name people; never e-mails.
+    m = org.memberships.c
+    today = datetime.now(UTC).date()
+    members: dict[str, list[dict[str, str]]] = {team_id: [] for team_id in chosen}
+    found = await session.execute(
+        select(m.team_id, m.person_id, Person.name)
+        .join(Person, (Person.tenant_id == m.tenant_id) & (Person.person_id == m.person_id))
+        .where(
+            m.tenant_id == who.tenant_id,
+            m.team_id.in_(chosen),
+            m.valid_from <= today,
+            m.valid_to.is_(None) | (m.valid_to >= today),
+        )
+        .order_by(m.team_id, m.person_id)
+    )
+    for team_id, person_id, name in found:
+        members[team_id].append({"person_id": person_id, "name": name})
+    return [
+        {
+            "team_id": team_id,
+            "name": by_id[team_id].name,
+            "parent_team_id": by_id[team_id].parent_team_id,
+            "manager_id": by_id[team_id].manager_id,
+            "members": members[team_id],
+        }
+        for team_id in chosen
+    ]
 
 
 class DashboardFiles(StaticFiles):

@@ -67,46 +67,46 @@ CSM_TITLE = "Customer Success Manager"
 QUOTA_WEIGHTS = {"Sales Rep": Decimal(10), KAM_TITLE: Decimal(12), CSM_TITLE: Decimal(7)}
 
 TEAMS: tuple[DemoTeam, ...] = (
-    DemoTeam("t-east", "East Region (Shanghai)", "east", "p-1010"),
-    DemoTeam("t-north", "North Region (Beijing)", "north", "p-1020"),
-    DemoTeam("t-south", "South Region (Guangzhou)", "south", "p-1030"),
+    DemoTeam("t-east", "华东区（上海）", "east", "p-1010"),
+    DemoTeam("t-north", "华北区（北京）", "north", "p-1020"),
+    DemoTeam("t-south", "华南区（广州）", "south", "p-1030"),
 )
 # The company's yearly collected-revenue target goes to the regions by these weights.
 REGION_WEIGHTS = {"t-east": Decimal(40), "t-north": Decimal(30), "t-south": Decimal(30)}
 
 _REGION_PEOPLE = {
     "t-east": (
-        ("p-1010", "Chen Jing"),
-        ("p-1011", "Wang Wei"),
-        ("p-1012", "Li Na"),
-        ("p-1013", "Zhang Lei"),
-        ("p-1014", "Liu Yang"),
-        ("p-1015", "Yang Fan"),
-        ("p-1016", "Huang Li"),
-        ("p-1017", "Zhou Tao"),
-        ("p-1018", "Wu Xia"),
+        ("p-1010", "陈静", "Chen Jing"),
+        ("p-1011", "王伟", "Wang Wei"),
+        ("p-1012", "李娜", "Li Na"),
+        ("p-1013", "张磊", "Zhang Lei"),
+        ("p-1014", "刘洋", "Liu Yang"),
+        ("p-1015", "杨帆", "Yang Fan"),
+        ("p-1016", "黄丽", "Huang Li"),
+        ("p-1017", "周涛", "Zhou Tao"),
+        ("p-1018", "吴霞", "Wu Xia"),
     ),
     "t-north": (
-        ("p-1020", "Sun Qiang"),
-        ("p-1021", "Ma Jun"),
-        ("p-1022", "Hu Jie"),
-        ("p-1023", "Zhu Lin"),
-        ("p-1024", "Gao Peng"),
-        ("p-1025", "He Yun"),
-        ("p-1026", "Luo Ming"),
-        ("p-1027", "Zheng Hong"),
-        ("p-1028", "Liang Kai"),
+        ("p-1020", "孙强", "Sun Qiang"),
+        ("p-1021", "马骏", "Ma Jun"),
+        ("p-1022", "胡杰", "Hu Jie"),
+        ("p-1023", "朱琳", "Zhu Lin"),
+        ("p-1024", "高鹏", "Gao Peng"),
+        ("p-1025", "何云", "He Yun"),
+        ("p-1026", "罗明", "Luo Ming"),
+        ("p-1027", "郑红", "Zheng Hong"),
+        ("p-1028", "梁凯", "Liang Kai"),
     ),
     "t-south": (
-        ("p-1030", "Xie Hua"),
-        ("p-1031", "Song Jia"),
-        ("p-1032", "Tang Bo"),
-        ("p-1033", "Han Mei"),
-        ("p-1034", "Feng Rui"),
-        ("p-1035", "Deng Yu"),
-        ("p-1036", "Cao Lan"),
-        ("p-1037", "Peng Fei"),
-        ("p-1038", "Xu Ning"),
+        ("p-1030", "谢华", "Xie Hua"),
+        ("p-1031", "宋佳", "Song Jia"),
+        ("p-1032", "唐波", "Tang Bo"),
+        ("p-1033", "韩梅", "Han Mei"),
+        ("p-1034", "冯瑞", "Feng Rui"),
+        ("p-1035", "邓宇", "Deng Yu"),
+        ("p-1036", "曹兰", "Cao Lan"),
+        ("p-1037", "彭飞", "Peng Fei"),
+        ("p-1038", "徐宁", "Xu Ning"),
     ),
 }
 # Position in a region's list → (role, title).
@@ -127,8 +127,8 @@ DEMO_REP_ID = "p-1011"  # whose dashboard the demo opens (a sales rep in the Eas
 JOINER_ID = "p-1035"
 
 
-def _email(name: str) -> str:
-    return name.lower().replace(" ", ".") + "@northwind.example"
+def _email(pinyin: str) -> str:
+    return pinyin.lower().replace(" ", ".") + "@northwind.example"
 
 
 def people(year: int) -> tuple[DemoPerson, ...]:
@@ -136,7 +136,7 @@ def people(year: int) -> tuple[DemoPerson, ...]:
     out = [
         DemoPerson(
             VP_ID,
-            "Zhao Min",
+            "赵敏",
             "manager",
             "VP of Sales",
             None,
@@ -146,7 +146,7 @@ def people(year: int) -> tuple[DemoPerson, ...]:
         ),
         DemoPerson(
             "p-1001",
-            "Lin Xiaoyu",
+            "林晓雨",
             "hr",
             "HR Business Partner",
             None,
@@ -156,7 +156,7 @@ def people(year: int) -> tuple[DemoPerson, ...]:
         ),
         DemoPerson(
             "p-1002",
-            "Guo Hui",
+            "郭慧",
             "finance",
             "Finance Controller",
             None,
@@ -166,7 +166,7 @@ def people(year: int) -> tuple[DemoPerson, ...]:
         ),
     ]
     for team in TEAMS:
-        for index, ((person_id, name), (role, title)) in enumerate(
+        for index, ((person_id, name, pinyin), (role, title)) in enumerate(
             zip(_REGION_PEOPLE[team.team_id], _SLOTS, strict=True)
         ):
             manager = VP_ID if role == "regional_manager" else team.manager_id
@@ -177,7 +177,7 @@ def people(year: int) -> tuple[DemoPerson, ...]:
             )
             out.append(
                 DemoPerson(
-                    person_id, name, role, title, team.team_id, manager, _email(name), joined
+                    person_id, name, role, title, team.team_id, manager, _email(pinyin), joined
                 )
             )
     return tuple(out)

@@ -5,18 +5,19 @@ appeal's correction is a line of that period (or, once it is locked, a prior-per
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from incentives.appeals import repository
 from incentives.models import PayAppeal, audit_log, messaging, org
-from shared.auth.access import principal, requires
+from shared.auth.access import may_see_owner, principal, requires
 from shared.auth.tokens import Principal
 from shared.db import audit
-from shared.db.uow import unit_of_work
+from shared.db.uow import tenant_session, unit_of_work
 from shared.http.problems import Problem, invalid_field
 from shared.org import independent_of
 from shared.periods import parse_period
@@ -46,6 +47,26 @@ def out(a: PayAppeal) -> dict[str, Any]:
         "decided_by": a.decided_by,
         "decision_reason": a.decision_reason,
     }
+
+
+@router.get("/v1/pay-appeals")
+async def list_pay_appeals(
+    who: Annotated[Principal, Depends(requires("admin", "hr", "finance", "manager", "committee"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+    status: Annotated[str | None, Query(pattern="^(submitted|accepted|rejected)$")] = "submitted",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Pay appeals waiting for a decision (``status``, submitted by default), oldest first; a
+    manager sees those of the people they may see."""
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        rows = await repository.pay_appeals_by_status(session, who.tenant_id, status, limit)
+    today = date.today()
+    return [
+        out(a)
+        for a in rows
+        if who.has("admin", "hr", "finance", "committee")
+        or await may_see_owner(rt, who, "person", a.person_id, today, today)
+    ]
 
 
 @router.post("/v1/pay-appeals", status_code=201)

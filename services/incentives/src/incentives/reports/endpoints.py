@@ -107,6 +107,8 @@ async def payouts(rt: Runtime, who: Principal, period: str, team_id: str | None)
                     "paid": str(paid),
                     "accrued": str(earned - paid),
                     "status": "open" if kept is None else kept.status,
+                    "statement_id": None if kept is None else str(kept.statement_id),
+                    "prepared_by": None if kept is None else kept.prepared_by,
                 }
             )
             earned_total += earned

@@ -6,23 +6,24 @@ re-announced on scoring.scores.v1."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from scoring.appeals import repository
 from scoring.calibration.graded import announce_grade
 from scoring.calibration.service import settings_of
 from scoring.grades.maths import grade_of
 from scoring.models import Appeal, Scorecard, ScorecardItem, audit_log, messaging, org
 from scoring.scorecards.service import quantitative, refresh_total, save_item
-from shared.auth.access import principal, requires
+from shared.auth.access import may_see_owner, principal, requires
 from shared.auth.tokens import Principal
 from shared.db import audit
-from shared.db.uow import unit_of_work
+from shared.db.uow import tenant_session, unit_of_work
 from shared.events.envelope import ScoreComputed, ScorePayload, new_event, person_key
 from shared.http.problems import Problem, invalid_field
 from shared.org import independent_of
@@ -53,6 +54,26 @@ def appeal_out(a: Appeal) -> dict[str, Any]:
         "corrected_value": None if a.corrected_value is None else str(a.corrected_value),
         "effect": a.effect,
     }
+
+
+@router.get("/v1/appeals")
+async def list_appeals(
+    who: Annotated[Principal, Depends(requires("admin", "hr", "manager", "committee"))],
+    rt: Annotated[Runtime, Depends(runtime_of)],
+    status: Annotated[str | None, Query(pattern="^(submitted|accepted|rejected)$")] = "submitted",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Appeals waiting for a decision (``status``, submitted by default), oldest first; a
+    manager sees those of the people they may see."""
+    async with tenant_session(rt.sessions, who.tenant_id) as session:
+        rows = await repository.appeals_by_status(session, who.tenant_id, status, limit)
+    today = date.today()
+    return [
+        appeal_out(a)
+        for a in rows
+        if who.has("admin", "hr", "committee")
+        or await may_see_owner(rt, who, "person", a.person_id, today, today)
+    ]
 
 
 @router.post("/v1/appeals", status_code=201)

@@ -1,13 +1,48 @@
-// Quotient rep dashboard: my progress against pace, the leaderboard, my open alerts (live over a
-// GraphQL subscription) and my pay, from the public API with the bearer token given in the URL
-// fragment (#token=...). Plain ES module, no build step, no third-party code.
+// Quotient dashboard: each role lands on its own view — a rep on their progress against pace,
+// the leaderboard, their open alerts (live over a GraphQL subscription) and their pay; a manager
+// on the team (views.js); finance on the period's statements (views.js). All from the public API
+// with the bearer token given in the URL fragment (#token=...). Plain ES modules, no build step,
+// no third-party code; words and formats in Simplified Chinese or English (i18n.js).
 //
 // Money and figures arrive as decimal strings and are only ever formatted (Intl.NumberFormat
 // formats a decimal string exactly), never added up here: totals are the services'.
 
-const TOKEN_KEY = "quotient.dashboard.token";
+import { alertItems, normaliseAlert } from "./alerts.js";
+import {
+  $,
+  TOKEN_KEY,
+  clearError,
+  el,
+  gql,
+  graphqlMessages,
+  rest,
+  setError,
+  state,
+  step,
+} from "./api.js";
+import { attainmentBars, num, paceLine, svg } from "./charts.js";
+import {
+  LANGUAGES,
+  applyStaticText,
+  chooseLanguage,
+  day,
+  i18n,
+  metricLabel,
+  moment,
+  money,
+  number,
+  percent,
+  periodName,
+  rememberLanguage,
+  setLanguage,
+  t,
+} from "./i18n.js";
+import { VIEWS, bindFinanceExports, loadFinance, loadTeam, viewsFor } from "./views.js";
+
 const PERIOD_KEY = "quotient.dashboard.period";
 const METRIC_KEY = "quotient.dashboard.metric";
+const VIEW_KEY = "quotient.dashboard.view";
+const TEAM_KEY = "quotient.dashboard.team";
 const REFRESH_MS = 4000;
 const DEFAULT_METRIC = "collected_revenue";
 
@@ -27,33 +62,6 @@ const ALERTS_SUBSCRIPTION = `
 subscription MyAlerts {
   alerts { alertId rule status severity personId teamId metric period figures evidenceRequested openedAt }
 }`;
-
-const RULES = {
-  behind_pace: "Behind pace",
-  late_entry: "Late data entry",
-  stalled_deal: "Stalled deal",
-  burst: "Unusual burst of activity",
-  repeated_follow_up: "Repeated follow-ups",
-  spike_drop: "Spike or drop",
-};
-
-const $ = (id) => document.getElementById(id);
-
-const state = {
-  token: null,
-  claims: null,
-  context: null,
-  metrics: new Map(), // key -> {name, unit}
-  period: null,
-  metric: null,
-  goals: [],
-  alerts: new Map(), // alertId -> alert (camelCase)
-  liveIds: new Map(), // alertId -> when the subscription delivered it
-  errors: new Map(), // source -> message
-  refreshing: false,
-  again: false,
-  feed: null,
-};
 
 // --- token -------------------------------------------------------------------------------------
 
@@ -82,147 +90,23 @@ function decodeClaims(token) {
   }
 }
 
-// --- errors ------------------------------------------------------------------------------------
-
-function setError(source, message) {
-  state.errors.set(source, String(message));
-  renderErrors();
-}
-
-function clearError(source) {
-  if (state.errors.delete(source)) renderErrors();
-}
-
-function renderErrors() {
-  const box = $("errors");
-  box.replaceChildren();
-  for (const [source, message] of state.errors) {
-    const p = el("p", { "data-testid": "error", "data-source": source });
-    p.append(el("strong", {}, `${source}: `), message);
-    box.append(p);
-  }
-  box.hidden = state.errors.size === 0;
-}
-
-// --- API ---------------------------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(message, status) {
-    super(message);
-    this.status = status;
-  }
-}
-
-function authHeaders() {
-  return { Authorization: `Bearer ${state.token}`, Accept: "application/json" };
-}
-
-function problemText(body, fallback) {
-  if (!body || typeof body !== "object") return fallback;
-  const parts = [body.detail || body.title || fallback];
-  for (const e of body.errors || []) {
-    if (e && typeof e === "object") parts.push(`${e.field ?? ""} ${e.message ?? ""}`.trim());
-  }
-  return parts.filter(Boolean).join("; ");
-}
-
-async function rest(path) {
-  const response = await fetch(path, { headers: authHeaders(), cache: "no-store" });
-  const body = await response.json().catch(() => null);
-  if (!response.ok) {
-    throw new ApiError(
-      `${response.status} ${problemText(body, response.statusText)}`,
-      response.status,
-    );
-  }
-  return body;
-}
-
-function graphqlMessages(errors) {
-  return (errors || [])
-    .map((e) => (e.path ? `${e.path.join(".")}: ${e.message}` : e.message))
-    .join("; ");
-}
-
-/** A GraphQL request: its data (possibly partial) and its errors, never thrown away. */
-async function gql(query, variables) {
-  const response = await fetch("/graphql", {
-    method: "POST",
-    headers: { ...authHeaders(), "Content-Type": "application/json" },
-    body: JSON.stringify({ query, variables }),
-    cache: "no-store",
-  });
-  const body = await response.json().catch(() => null);
-  if (!body || (!response.ok && !body.data)) {
-    const detail = body ? graphqlMessages(body.errors) || problemText(body, "") : "";
-    throw new ApiError(`HTTP ${response.status} ${detail}`.trim(), response.status);
-  }
-  return { data: body.data || {}, errors: body.errors || [] };
-}
-
 // --- formatting --------------------------------------------------------------------------------
 
-const locale = navigator.language || "en-US";
-
-/** A decimal string in a currency, formatted exactly (no float). */
-function money(value, currency) {
-  if (value === null || value === undefined || value === "") return "–";
-  try {
-    return new Intl.NumberFormat(locale, {
-      style: "currency",
-      currency: currency || "XXX",
-      minimumFractionDigits: 2,
-      maximumFractionDigits: 2,
-    }).format(String(value));
-  } catch {
-    return `${value} ${currency || ""}`.trim();
-  }
-}
-
-function number(value, digits = 2) {
-  if (value === null || value === undefined || value === "") return "–";
-  return new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(String(value));
-}
-
-function percent(value) {
-  if (value === null || value === undefined || value === "") return "–";
-  return new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 }).format(
-    String(value),
-  );
+export function currency() {
+  return state.context?.tenant?.currency;
 }
 
 /** A metric's figure in its unit: money in the tenant's currency, ratios as percentages. */
-function figure(value, metricKey) {
+export function figure(value, metricKey) {
   const unit = state.metrics.get(metricKey)?.unit;
-  if (unit === "currency") return money(value, state.context?.tenant?.currency);
+  if (unit === "currency") return money(value, currency());
   if (unit === "ratio") return percent(value);
   return number(value);
 }
 
-function metricName(key) {
-  return state.metrics.get(key)?.name || key;
+export function metricName(key) {
+  return metricLabel(key, state.metrics.get(key)?.name);
 }
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v !== null && v !== undefined) node.setAttribute(k, String(v));
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
-
-const SVG = "http://www.w3.org/2000/svg";
-
-function svg(tag, attrs = {}, ...children) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  node.append(...children);
-  return node;
-}
-
-// Chart geometry only: a float is fine for where a pixel goes, never for a displayed amount.
-const num = (value) => (value === null || value === undefined ? 0 : Number(value));
 
 function setFigure(id, text, raw) {
   const node = $(id);
@@ -231,7 +115,7 @@ function setFigure(id, text, raw) {
   else node.setAttribute("data-value", String(raw));
 }
 
-// --- who, periods, metrics ---------------------------------------------------------------------
+// --- who, language, views, periods, metrics ----------------------------------------------------
 
 function renderWho() {
   const c = state.claims || {};
@@ -239,7 +123,7 @@ function renderWho() {
   const tenant = state.context?.tenant;
   const who = $("whoami");
   who.replaceChildren(
-    el("span", { class: "who-name" }, me?.name || c.sub || "?"),
+    el("span", { class: "who-name", "data-testid": "who-name" }, me?.name || c.sub || "?"),
     el("span", { class: "muted" }, ` · ${c.sub || "?"} · ${tenant?.name || c.tid || "?"}`),
   );
   who.setAttribute("data-subject", c.sub || "");
@@ -247,18 +131,70 @@ function renderWho() {
   who.title = `tenant ${c.tid}\nroles ${(c.roles || []).join(", ")}`;
 }
 
+function renderLanguages() {
+  const select = $("lang");
+  select.replaceChildren(
+    ...Object.entries(LANGUAGES).map(([value, name]) => el("option", { value, lang: value }, name)),
+  );
+  select.value = i18n.lang;
+}
+
+function renderViews() {
+  const views = viewsFor(state.claims?.roles || [], state.context?.teams || []);
+  const box = $("views");
+  box.replaceChildren(
+    ...views.map((v) =>
+      el(
+        "button",
+        {
+          type: "button",
+          class: v === state.view ? "tab active" : "tab",
+          "data-testid": "view-tab",
+          "data-view": v,
+          "aria-pressed": v === state.view ? "true" : "false",
+        },
+        t(`view.${v}`),
+      ),
+    ),
+  );
+  box.hidden = views.length < 2;
+  for (const v of VIEWS) $(`view-${v}`).hidden = v !== state.view;
+  document.body.setAttribute("data-view", state.view || "");
+  $("brand-sub").textContent = t(`brand.${state.view || "rep"}`);
+  $("metric-control").hidden = state.view !== "rep";
+  const teams = state.context?.teams || [];
+  $("team-control").hidden = state.view !== "manager" || teams.length < 2;
+}
+
+function chooseView() {
+  const views = viewsFor(state.claims?.roles || [], state.context?.teams || []);
+  const saved = sessionStorage.getItem(VIEW_KEY);
+  state.view = views.includes(saved) ? saved : views[0];
+  const teams = state.context?.teams || [];
+  const savedTeam = sessionStorage.getItem(TEAM_KEY);
+  state.team = teams.find((tm) => tm.team_id === savedTeam)?.team_id || teams[0]?.team_id || null;
+}
+
+function renderTeams() {
+  const select = $("team");
+  const teams = state.context?.teams || [];
+  select.replaceChildren(...teams.map((tm) => el("option", { value: tm.team_id }, tm.name)));
+  if (state.team) select.value = state.team;
+}
+
 function renderPeriods() {
   const select = $("period");
   select.replaceChildren();
-  const names = { month: "This month", quarter: "This quarter", year: "This year" };
   for (const p of state.context.periods) {
-    const name = p.current ? names[p.kind] || p.kind : "Last month";
-    select.append(el("option", { value: p.label }, `${name} (${p.label})`));
+    const name = p.current ? t(`period.${p.kind}`) : t("period.last");
+    select.append(el("option", { value: p.label }, `${name} (${periodName(p.label)})`));
   }
-  const saved = sessionStorage.getItem(PERIOD_KEY);
-  const labels = state.context.periods.map((p) => p.label);
-  state.period = labels.includes(saved) ? saved : labels[0];
-  select.value = state.period;
+  if (!state.period) {
+    const saved = sessionStorage.getItem(PERIOD_KEY);
+    const labels = state.context.periods.map((p) => p.label);
+    state.period = labels.includes(saved) ? saved : labels[0];
+  }
+  if ([...select.options].some((o) => o.value === state.period)) select.value = state.period;
 }
 
 function renderMetricOptions() {
@@ -277,10 +213,21 @@ function chooseMetric() {
   }
 }
 
+/** Everything written by the page itself, in the language now chosen. */
+function renderLanguage() {
+  applyStaticText();
+  renderLanguages();
+  if (!state.context) return;
+  renderWho();
+  renderPeriods();
+  renderViews();
+  renderAlerts();
+}
+
 // --- progress ----------------------------------------------------------------------------------
 
 function renderProgress(goal) {
-  $("progress-period").textContent = state.period ? `· ${state.period}` : "";
+  $("progress-period").textContent = state.period ? `· ${periodName(state.period)}` : "";
   $("progress-empty").hidden = Boolean(goal);
   $("progress-body").hidden = !goal;
   if (!goal) return;
@@ -304,10 +251,15 @@ function renderPaceBar(goal) {
   const top = Math.max(target, actual, expected, 1) * 1.08;
   const x = (v) => pad + ((W - 2 * pad) * Math.max(0, v)) / top;
   const ahead = actual >= expected;
+  const title = t("chart.barTitle", {
+    actual: figure(goal.actual ?? 0, goal.metric),
+    expected: figure(goal.expected, goal.metric),
+    target: figure(goal.effectiveTarget, goal.metric),
+  });
   const chart = svg(
     "svg",
-    { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "actual against pace and target" },
-    svg("title", {}, `actual ${goal.actual ?? 0}, expected by today ${goal.expected ?? "-"}, target ${goal.effectiveTarget}`),
+    { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title },
+    svg("title", {}, title),
     svg("rect", { x: pad, y: 26, width: W - 2 * pad, height: 22, rx: 5, class: "track" }),
     svg("rect", {
       x: pad,
@@ -319,64 +271,37 @@ function renderPaceBar(goal) {
       "data-testid": "pace-bar-actual",
     }),
     svg("line", { x1: x(expected), x2: x(expected), y1: 18, y2: 56, class: "pace-mark" }),
-    svg("text", { x: x(expected), y: 13, class: "mark-label", "text-anchor": "middle" }, "pace"),
+    svg("text", { x: x(expected), y: 13, class: "mark-label", "text-anchor": "middle" }, t("chart.pace")),
     svg("line", { x1: x(target), x2: x(target), y1: 18, y2: 56, class: "target-mark" }),
     svg(
       "text",
       { x: Math.min(x(target), W - 30), y: 72, class: "mark-label", "text-anchor": "middle" },
-      "target",
+      t("chart.target"),
     ),
   );
   $("pace-bar").replaceChildren(chart);
 }
 
-/** The day-by-day actual against the straight line to the target (the goals pace view). */
-function renderPaceLine(pace, goal) {
-  const box = $("pace-line");
+/** The pace line chart and its legend into a box (the rep's own goal or the team's). */
+export function renderPaceLine(box, pace, goal) {
   if (!pace || !goal || !pace.points?.length) {
     box.replaceChildren();
     return;
   }
-  const W = 640;
-  const H = 190;
-  const left = 12;
-  const right = 12;
-  const topPad = 14;
-  const bottom = 26;
-  const start = Date.parse(`${goal.periodStart}T00:00:00Z`);
-  const end = Date.parse(`${goal.periodEnd}T00:00:00Z`);
-  const days = Math.max(1, Math.round((end - start) / 86400000) + 1);
-  const target = num(pace.target);
-  const peak = Math.max(target, ...pace.points.map((p) => num(p.actual)), 1) * 1.05;
-  const x = (i) => left + ((W - left - right) * i) / days;
-  const y = (v) => H - bottom - ((H - bottom - topPad) * v) / peak;
-  const actualPath = pace.points
-    .map((p, i) => `${i === 0 ? "M" : "L"}${x(i).toFixed(1)},${y(num(p.actual)).toFixed(1)} H${x(i + 1).toFixed(1)}`)
-    .join(" ");
-  const last = pace.points.length;
-  const lastActual = num(pace.points[last - 1].actual);
   box.replaceChildren(
-    svg(
-      "svg",
-      { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "cumulative actual by day against the pace line" },
-      svg("title", {}, "cumulative actual by day against the pace line"),
-      svg("line", { x1: left, x2: W - right, y1: y(target), y2: y(target), class: "target-line" }),
-      svg("text", { x: W - right, y: y(target) - 4, class: "axis", "text-anchor": "end" }, `target ${figure(pace.target, goal.metric)}`),
-      svg("line", { x1: x(0), y1: y(0), x2: x(days), y2: y(target), class: "pace-line" }),
-      svg("path", { d: actualPath, class: "actual-line" }),
-      svg("circle", { cx: x(last), cy: y(lastActual), r: 4, class: "today-dot" }),
-      svg("line", { x1: left, x2: W - right, y1: H - bottom, y2: H - bottom, class: "axis-line" }),
-      svg("text", { x: left, y: H - 8, class: "axis" }, goal.periodStart),
-      svg("text", { x: W - right, y: H - 8, class: "axis", "text-anchor": "end" }, goal.periodEnd),
-      // The pace view stops at today; a period already over has no "today" on it.
-      last < days ? svg("text", { x: x(last), y: H - 8, class: "axis", "text-anchor": "middle" }, "today") : "",
-    ),
+    paceLine(pace, goal, {
+      title: t("chart.lineTitle"),
+      target: t("chart.targetValue", { value: figure(pace.target, goal.metric) }),
+      start: day(goal.periodStart),
+      end: day(goal.periodEnd),
+      today: t("chart.today"),
+    }),
     el(
       "div",
       { class: "legend" },
-      el("span", { class: "key actual" }, "actual"),
-      el("span", { class: "key pace" }, "pace line"),
-      el("span", { class: "key target" }, "target"),
+      el("span", { class: "key actual" }, t("chart.actual")),
+      el("span", { class: "key pace" }, t("chart.paceLine")),
+      el("span", { class: "key target" }, t("chart.target")),
     ),
   );
 }
@@ -401,43 +326,46 @@ function renderOtherGoals() {
 
 // --- leaderboard -------------------------------------------------------------------------------
 
-function renderLeaderboard(rows) {
-  $("board-metric").textContent = `· ${metricName(state.metric)} · ${state.period}`;
+/** Leaderboard rows (shared by the rep's and the team's board). */
+export function leaderboardRows(rows, metric) {
   const me = state.claims?.sub;
-  const body = $("leaderboard-rows");
-  body.replaceChildren(
-    ...rows.map((r) => {
-      const share = Math.max(0, Math.min(100, num(r.attainment) * 100));
-      return el(
-        "tr",
-        {
-          "data-testid": "leaderboard-row",
-          "data-person-id": r.personId,
-          "data-rank": r.rank,
-          "data-attainment": r.attainment,
-          class: r.personId === me ? "me" : null,
-        },
-        el("td", { class: "num rank" }, String(r.rank)),
+  return rows.map((r) => {
+    const share = Math.max(0, Math.min(100, num(r.attainment) * 100));
+    if (r.name) state.names.set(r.personId, r.name);
+    return el(
+      "tr",
+      {
+        "data-testid": "leaderboard-row",
+        "data-person-id": r.personId,
+        "data-rank": r.rank,
+        "data-attainment": r.attainment,
+        class: r.personId === me ? "me" : null,
+      },
+      el("td", { class: "num rank" }, String(r.rank)),
+      el(
+        "td",
+        { class: "name" },
+        el("span", { "data-testid": "leaderboard-name" }, r.name || r.personId),
+        r.personId === me ? el("span", { class: "you" }, t("you")) : null,
+      ),
+      el(
+        "td",
+        { class: "attain" },
         el(
-          "td",
-          { class: "name" },
-          el("span", { "data-testid": "leaderboard-name" }, r.name || r.personId),
-          r.personId === me ? el("span", { class: "you" }, "you") : null,
+          "div",
+          { class: "attain-cell" },
+          el("span", { class: "meter" }, el("span", { style: `width:${share.toFixed(1)}%` })),
+          el("span", { class: "pct", "data-testid": "leaderboard-attainment" }, percent(r.attainment)),
         ),
-        el(
-          "td",
-          { class: "attain" },
-          el(
-            "div",
-            { class: "attain-cell" },
-            el("span", { class: "meter" }, el("span", { style: `width:${share.toFixed(1)}%` })),
-            el("span", { class: "pct", "data-testid": "leaderboard-attainment" }, percent(r.attainment)),
-          ),
-        ),
-        el("td", { class: "num" }, figure(r.actual, state.metric)),
-      );
-    }),
-  );
+      ),
+      el("td", { class: "num" }, figure(r.actual, metric)),
+    );
+  });
+}
+
+function renderLeaderboard(rows) {
+  $("board-metric").textContent = `· ${metricName(state.metric)} · ${periodName(state.period)}`;
+  $("leaderboard-rows").replaceChildren(...leaderboardRows(rows, state.metric));
   $("board-empty").hidden = rows.length > 0;
 }
 
@@ -447,7 +375,7 @@ function renderLeaderboard(rows) {
 const PERCENT_KEYS = new Set(["attainment", "rate", "above", "min_attainment"]);
 const MONEY_KEYS = new Set(["base", "amount", "commission", "quota", "cap", "guarantee", "original_total", "recomputed_total"]);
 
-function explanationNode(explanation, currency) {
+function explanationNode(explanation, cur) {
   const box = el("div", { class: "why" });
   if (!explanation || typeof explanation !== "object") return box;
   if (explanation.rule) box.append(el("div", { class: "rule" }, explanation.rule));
@@ -456,13 +384,15 @@ function explanationNode(explanation, currency) {
   for (const [key, value] of Object.entries(explanation)) {
     if (key === "rule" || key === "component") continue;
     if (key === "events" && Array.isArray(value)) {
-      facts.append(el("span", { class: "fact" }, `${value.length} event${value.length === 1 ? "" : "s"}`));
+      facts.append(
+        el("span", { class: "fact" }, value.length === 1 ? t("pay.event") : t("pay.events", { count: number(value.length, 0) })),
+      );
       continue;
     }
     if (value === null || value === undefined) continue;
     if (typeof value !== "object") {
       let shown = String(value);
-      if (MONEY_KEYS.has(key)) shown = money(value, currency);
+      if (MONEY_KEYS.has(key)) shown = money(value, cur);
       else if (PERCENT_KEYS.has(key)) shown = percent(value);
       facts.append(el("span", { class: "fact" }, `${key.replace(/_/g, " ")}: ${shown}`));
     } else {
@@ -471,7 +401,7 @@ function explanationNode(explanation, currency) {
   }
   if (facts.childElementCount) box.append(facts);
   if (nested.length) {
-    const details = el("details", {}, el("summary", {}, "details"));
+    const details = el("details", {}, el("summary", {}, t("pay.details")));
     for (const [key, value] of nested) {
       details.append(el("div", { class: "nested-key" }, key.replace(/_/g, " ")));
       details.append(el("pre", {}, JSON.stringify(value, null, 2)));
@@ -488,17 +418,18 @@ function renderPay(st) {
     $("pay-status").textContent = "";
     return;
   }
-  const currency = st.currency || state.context?.tenant?.currency;
-  $("pay-status").textContent = `· ${st.period} · ${st.status}${st.plan ? ` · plan ${st.plan.key} v${st.plan.version}` : ""}`;
+  const cur = st.currency || currency();
+  const plan = st.plan ? ` · ${t("pay.plan", { key: st.plan.key, version: st.plan.version })}` : "";
+  $("pay-status").textContent = `· ${st.period} · ${t(`st.${st.status}`)}${plan}`;
   const total = $("pay-total");
-  total.textContent = money(st.total, currency);
+  total.textContent = money(st.total, cur);
   total.setAttribute("data-value", st.total);
-  total.setAttribute("data-currency", currency || "");
+  total.setAttribute("data-currency", cur || "");
   const meta = $("pay-meta");
   meta.replaceChildren();
-  if (st.base !== undefined) meta.append(el("span", {}, `Collected ${money(st.base, currency)}`));
-  if (st.quota) meta.append(el("span", {}, `Quota ${money(st.quota, currency)}`));
-  if (st.attainment) meta.append(el("span", {}, `Attainment ${percent(st.attainment)}`));
+  if (st.base !== undefined) meta.append(el("span", {}, t("pay.collected", { amount: money(st.base, cur) })));
+  if (st.quota) meta.append(el("span", {}, t("pay.quota", { amount: money(st.quota, cur) })));
+  if (st.attainment) meta.append(el("span", {}, t("pay.attainment", { value: percent(st.attainment) })));
   for (const c of st.conversions || []) {
     if (c.note) meta.append(el("span", { class: "warn" }, c.note));
   }
@@ -511,9 +442,9 @@ function renderPay(st) {
         el(
           "td",
           { class: "num amount" },
-          line.amount === null ? el("span", { class: "muted" }, "waits for the final grade") : money(line.amount, currency),
+          line.amount === null ? el("span", { class: "muted" }, t("pay.waits")) : money(line.amount, cur),
         ),
-        el("td", {}, explanationNode(line.explanation, currency)),
+        el("td", {}, explanationNode(line.explanation, cur)),
       ),
     ),
   );
@@ -521,89 +452,16 @@ function renderPay(st) {
 
 // --- alerts ------------------------------------------------------------------------------------
 
-/** REST alerts are snake_case, the subscription's camelCase: one shape for rendering. */
-function normaliseAlert(a) {
-  return {
-    alertId: a.alertId ?? a.alert_id,
-    rule: a.rule,
-    status: a.status,
-    severity: a.severity,
-    metric: a.metric,
-    period: a.period,
-    figures: a.figures || {},
-    evidenceRequested: a.evidenceRequested ?? a.evidence_requested,
-    openedAt: a.openedAt ?? a.opened_at,
-  };
-}
-
-function alertText(a) {
-  const f = a.figures;
-  switch (a.rule) {
-    case "behind_pace":
-      return `Projected ${percent(f.projected)} of target with ${percent(f.elapsed)} of the period gone (warn below ${percent(f.threshold)}).`;
-    case "late_entry":
-      return `Entered ${number(f.hours_late, 1)} h after it happened (limit ${number(f.late_hours)} h).`;
-    case "stalled_deal":
-      return `No stage change for ${number(f.days_since_change, 0)} days (limit ${number(f.stalled_days)}).`;
-    case "burst":
-      return `${number(f.count, 0)} activities today (threshold ${number(f.threshold, 0)}).`;
-    case "repeated_follow_up":
-      return `${number(f.count, 0)} follow-ups of one customer today (at most ${number(f.follow_up_max, 0)}).`;
-    case "spike_drop":
-      return `${percent(f.change)} against last month (threshold ±${percent(f.threshold)}).`;
-    default:
-      return Object.entries(f)
-        .map(([k, v]) => `${k}: ${v}`)
-        .join(", ");
-  }
-}
-
 function renderAlerts() {
-  const list = [...state.alerts.values()]
-    .filter((a) => a.status !== "resolved")
-    .sort((a, b) => String(b.openedAt).localeCompare(String(a.openedAt)));
-  $("alerts").replaceChildren(
-    ...list.map((a) =>
-      el(
-        "li",
-        {
-          "data-testid": "alert",
-          "data-alert-id": a.alertId,
-          "data-rule": a.rule,
-          "data-live": state.liveIds.has(a.alertId) ? "true" : "false",
-          class: `alert ${a.severity}`,
-        },
-        el(
-          "div",
-          { class: "alert-head" },
-          el("span", { class: `badge ${a.severity}` }, a.severity),
-          el("span", { class: "alert-title" }, RULES[a.rule] || a.rule),
-          state.liveIds.has(a.alertId) ? el("span", { class: "badge live-badge" }, "new") : null,
-        ),
-        el("div", { class: "alert-text" }, alertText(a)),
-        el(
-          "div",
-          { class: "muted small" },
-          [
-            a.metric ? metricName(a.metric) : null,
-            a.period,
-            a.status,
-            a.openedAt ? `opened ${new Date(a.openedAt).toLocaleString(locale)}` : null,
-            a.evidenceRequested ? "evidence requested" : null,
-          ]
-            .filter(Boolean)
-            .join(" · "),
-        ),
-      ),
-    ),
-  );
-  $("alerts-empty").hidden = list.length > 0;
-  $("alerts-count").textContent = list.length ? `· ${list.length}` : "";
+  const items = alertItems(state.alerts, { live: state.liveIds });
+  $("alerts").replaceChildren(...items);
+  $("alerts-empty").hidden = items.length > 0;
+  $("alerts-count").textContent = items.length ? `· ${number(items.length, 0)}` : "";
 }
 
 async function loadAlerts() {
   const startedAt = Date.now();
-  const rows = await rest("/v1/alerts?status=active&limit=50");
+  const rows = await rest(`/v1/alerts?status=active&limit=50&person_id=${encodeURIComponent(state.claims.sub)}`);
   const fresh = new Map();
   for (const row of rows) {
     const a = normaliseAlert(row);
@@ -691,7 +549,7 @@ class AlertFeed {
 function setLive(status) {
   const live = $("live");
   live.setAttribute("data-state", status);
-  $("live-text").textContent = `alerts: ${status}`;
+  $("live-text").textContent = t("live.state", { state: t(`live.${status}`) });
   if (status === "live") {
     clearError("alerts feed");
     refresh("reconnected"); // catch up on anything raised while offline
@@ -701,10 +559,12 @@ function setLive(status) {
 function onLiveAlert(item) {
   const a = normaliseAlert(item);
   state.liveIds.set(a.alertId, Date.now());
-  state.alerts.set(a.alertId, a);
   const live = $("live");
   live.setAttribute("data-events", String(Number(live.getAttribute("data-events")) + 1));
-  renderAlerts();
+  if (a.personId === state.claims?.sub) {
+    state.alerts.set(a.alertId, a);
+    renderAlerts();
+  }
   refresh("alert"); // an alert usually means new figures
 }
 
@@ -731,29 +591,26 @@ async function loadDashboard() {
   return data.goal;
 }
 
-async function loadPace(goal) {
-  if (!goal) {
-    renderPaceLine(null, null);
-    return;
-  }
+/** The day-by-day pace of a goal, or null (a ratio or average has no line: not an error). */
+export async function loadPace(goalId) {
+  if (!goalId) return null;
   try {
-    renderPaceLine(await rest(`/v1/goals/${goal.goalId}/pace`), goal);
+    return await rest(`/v1/goals/${goalId}/pace`);
   } catch (exc) {
-    // A ratio or average has no day-by-day line: that is not an error, just no chart.
-    if (exc.status === 422) renderPaceLine(null, null);
-    else throw exc;
+    if (exc.status === 422) return null;
+    throw exc;
   }
 }
 
-async function step(source, work) {
-  try {
-    const result = await work();
-    clearError(source);
-    return { ok: true, result };
-  } catch (exc) {
-    setError(source, exc.message || String(exc));
-    return { ok: false };
-  }
+async function refreshRep() {
+  const goals = await step("goals", loadGoals);
+  const [dash, alerts] = await Promise.all([
+    step("dashboard", loadDashboard),
+    step("alerts", loadAlerts),
+  ]);
+  const goal = dash.ok ? dash.result : null;
+  const pace = await step("pace", async () => renderPaceLine($("pace-line"), await loadPace(goal?.goalId), goal));
+  return goals.ok && dash.ok && alerts.ok && pace.ok && !state.errors.has("graphql");
 }
 
 async function refresh(reason) {
@@ -764,16 +621,14 @@ async function refresh(reason) {
   }
   state.refreshing = true;
   try {
-    const goals = await step("goals", loadGoals);
-    const [dash, alerts] = await Promise.all([
-      step("dashboard", loadDashboard),
-      step("alerts", loadAlerts),
-    ]);
-    const pace = await step("pace", () => loadPace(dash.ok ? dash.result : null));
-    if (goals.ok && dash.ok && alerts.ok && pace.ok && !state.errors.has("graphql")) {
+    let ok;
+    if (state.view === "manager") ok = await loadTeam();
+    else if (state.view === "finance") ok = await loadFinance(refresh);
+    else ok = await refreshRep();
+    if (ok) {
       const now = new Date();
       const stamp = $("last-updated");
-      stamp.textContent = now.toLocaleTimeString(locale);
+      stamp.textContent = moment(now, false);
       stamp.dateTime = now.toISOString();
       stamp.setAttribute("data-reason", reason);
     }
@@ -796,6 +651,14 @@ function schedule() {
 // --- start -------------------------------------------------------------------------------------
 
 async function start() {
+  setLanguage(chooseLanguage());
+  renderLanguage();
+  $("lang").addEventListener("change", (e) => {
+    rememberLanguage(e.target.value);
+    setLanguage(e.target.value);
+    renderLanguage();
+    refresh("language");
+  });
   state.token = readToken();
   if (!state.token) {
     $("signin").hidden = false;
@@ -808,19 +671,22 @@ async function start() {
     return;
   }
   if (state.claims.exp && state.claims.exp * 1000 < Date.now()) {
-    setError("token", `the token expired at ${new Date(state.claims.exp * 1000).toLocaleString(locale)}`);
+    setError("token", `the token expired at ${moment(state.claims.exp * 1000)}`);
   }
   renderWho();
   const ctx = await step("context", () => rest("/dashboard/api/context"));
   if (!ctx.ok) return;
   state.context = ctx.result;
+  i18n.timeZone = state.context.tenant?.timezone || undefined;
+  if (state.context.me?.name) state.names.set(state.claims.sub, state.context.me.name);
   const catalog = await step("metrics", () => rest("/v1/metrics"));
   for (const m of catalog.ok ? catalog.result : []) {
     const d = m.definition || {};
     state.metrics.set(d.key, { name: d.name, unit: d.unit });
   }
-  renderWho();
-  renderPeriods();
+  chooseView();
+  renderTeams();
+  renderLanguage();
   $("main").hidden = false;
   $("period").addEventListener("change", (e) => {
     state.period = e.target.value;
@@ -832,6 +698,21 @@ async function start() {
     sessionStorage.setItem(METRIC_KEY, state.metric);
     refresh("metric");
   });
+  $("team").addEventListener("change", (e) => {
+    state.team = e.target.value;
+    sessionStorage.setItem(TEAM_KEY, state.team);
+    refresh("team");
+  });
+  $("views").addEventListener("click", (e) => {
+    const view = e.target.closest("[data-view]")?.getAttribute("data-view");
+    if (!view || view === state.view) return;
+    state.view = view;
+    sessionStorage.setItem(VIEW_KEY, view);
+    for (const source of [...state.errors.keys()]) clearError(source);
+    renderViews();
+    refresh("view");
+  });
+  bindFinanceExports();
   $("refresh").addEventListener("click", () => refresh("button"));
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) refresh("visible");
