@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import uvicorn
 from playwright.async_api import Page, expect
 
@@ -26,7 +25,7 @@ from allinone.app import create_app
 from shared.db.bootstrap import DatabaseUrls
 from shared.periods import PeriodKind, local_date, period_of
 from shared.settings import BaseServiceSettings
-from tests.e2e.browser import browser_context, collect_errors, ensure_chromium
+from tests.e2e.browser import browser_context, collect_errors
 from tests.helpers import (
     activity,
     auth,
@@ -51,12 +50,6 @@ PAID = {"p-ada": ["30000.00", "12000.00"], "p-grace": ["65000.00"], "p-alan": ["
 STATEMENT = "query($p: String!, $m: String!) { statement(personId: $p, period: $m) }"
 BOARD = """query($m: String!) { leaderboard(metric: "collected_revenue", period: $m) {
   rank personId attainment } }"""
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """The browser, installed from Debian when missing; failing to get it is an error, not a skip."""
-    return ensure_chromium()
 
 
 @asynccontextmanager

@@ -56,6 +56,7 @@ async def dashboard_context(
             )
         )
         teams = await _teams_for(session, who)
+        people = await _names_for(session, who, teams)
     timezone = tenant.timezone if tenant else "UTC"
     fiscal_start = tenant.fiscal_year_start_month if tenant else 1
     now = datetime.now(UTC)
@@ -77,6 +78,7 @@ async def dashboard_context(
         },
         "me": {"person_id": who.subject, "name": name, "roles": sorted(who.roles)},
         "teams": teams,
+        "people": people,
         "today": today.isoformat(),
         "periods": [
             {
@@ -145,6 +147,19 @@ async def _teams_for(session: AsyncSession, who: Principal) -> list[dict[str, An
         }
         for team_id in chosen
     ]
+
+
+async def _names_for(
+    session: AsyncSession, who: Principal, teams: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Names (never e-mails) of the people whose figures the caller may read: everyone in the
+    tenant for admin, HR and finance; a manager's team members; anyone else themselves."""
+    if who.has(*TENANT_READERS):
+        rows = await session.execute(
+            select(Person.person_id, Person.name).where(Person.tenant_id == who.tenant_id)
+        )
+        return {person_id: name for person_id, name in rows}
+    return {m["person_id"]: m["name"] for t in teams for m in t["members"]}
 
 
 class DashboardFiles(StaticFiles):

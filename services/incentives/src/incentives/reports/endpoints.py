@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from incentives.models import Credit, PlanAssignment, Statement, org
+from incentives.models import Credit, PersonRole, PlanAssignment, Statement, org
 from incentives.plan.maths import competition_ranks, to_cents
 from incentives.statements.endpoints import statement_now
 from shared.auth.access import principal, requires
@@ -29,11 +29,21 @@ async def members(
     session: Any, tenant_id: Any, team_id: str | None, start: Any, end: Any
 ) -> set[str]:
     if team_id is None:
-        return set(
+        assigned = set(
             await session.scalars(
                 select(PlanAssignment.person_id).where(PlanAssignment.tenant_id == tenant_id)
             )
         )
+        # A plan assigned to a role ("role:<role>") reaches the people goals says have the role.
+        roles = {a.removeprefix("role:") for a in assigned if a.startswith("role:")}
+        by_role = set(
+            await session.scalars(
+                select(PersonRole.person_id).where(
+                    PersonRole.tenant_id == tenant_id, PersonRole.role.in_(sorted(roles))
+                )
+            )
+        )
+        return {a for a in assigned if not a.startswith("role:")} | by_role
     t, m = org.teams.c, org.memberships.c
     teams = {team_id}
     while True:

@@ -222,6 +222,8 @@ function renderLanguage() {
   renderPeriods();
   renderViews();
   renderAlerts();
+  const live = $("live").getAttribute("data-state");
+  $("live-text").textContent = t("live.state", { state: t(`live.${live}`) });
 }
 
 // --- progress ----------------------------------------------------------------------------------
@@ -591,9 +593,14 @@ async function loadDashboard() {
   return data.goal;
 }
 
+// Only sums and counts add up day by day; a ratio or an average has no pace line.
+const PACED = new Set(["count", "sum"]);
+
 /** The day-by-day pace of a goal, or null (a ratio or average has no line: not an error). */
-export async function loadPace(goalId) {
+export async function loadPace(goalId, metric) {
   if (!goalId) return null;
+  const kind = state.metrics.get(metric)?.kind;
+  if (kind && !PACED.has(kind)) return null;
   try {
     return await rest(`/v1/goals/${goalId}/pace`);
   } catch (exc) {
@@ -609,7 +616,7 @@ async function refreshRep() {
     step("alerts", loadAlerts),
   ]);
   const goal = dash.ok ? dash.result : null;
-  const pace = await step("pace", async () => renderPaceLine($("pace-line"), await loadPace(goal?.goalId), goal));
+  const pace = await step("pace", async () => renderPaceLine($("pace-line"), await loadPace(goal?.goalId, goal?.metric), goal));
   return goals.ok && dash.ok && alerts.ok && pace.ok && !state.errors.has("graphql");
 }
 
@@ -679,10 +686,11 @@ async function start() {
   state.context = ctx.result;
   i18n.timeZone = state.context.tenant?.timezone || undefined;
   if (state.context.me?.name) state.names.set(state.claims.sub, state.context.me.name);
+  for (const [id, name] of Object.entries(state.context.people || {})) state.names.set(id, name);
   const catalog = await step("metrics", () => rest("/v1/metrics"));
   for (const m of catalog.ok ? catalog.result : []) {
     const d = m.definition || {};
-    state.metrics.set(d.key, { name: d.name, unit: d.unit });
+    state.metrics.set(d.key, { name: d.name, unit: d.unit, kind: d.kind });
   }
   chooseView();
   renderTeams();

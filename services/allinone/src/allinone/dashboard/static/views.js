@@ -82,7 +82,7 @@ async function loadTeamFigures(teamId) {
   renderBehind(board, elapsed);
   $("team-board-rows").replaceChildren(...leaderboardRows(board, METRIC));
   $("team-board-empty").hidden = board.length > 0;
-  renderPaceLine($("team-pace-line"), goal ? await loadPace(goal.goalId) : null, goal);
+  renderPaceLine($("team-pace-line"), goal ? await loadPace(goal.goalId, goal.metric) : null, goal);
   $("team-line-empty").hidden = Boolean(goal);
 }
 
