@@ -59,10 +59,44 @@ GLYPHS = """async (selector) => {
     return ctx.getImageData(0, 0, 48, 48).data.join(",");
   };
   const ours = '"Quotient CJK", sans-serif';
+  // On the page itself: each visible text with CJK in it must be as wide as the same text set
+  // with the shipped face first (a missing-glyph box has another width than a CJK glyph).
+  const probe = document.createElement("span");
+  probe.style.cssText = "position:absolute;left:-9999px;top:0;white-space:pre";
+  document.body.append(probe);
+  const walker = document.createTreeWalker(document.querySelector(selector), NodeFilter.SHOW_TEXT);
+  const unlike = [];
+  let checked = 0;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const owner = node.parentElement;
+    if (!/[\\u3400-\\u9fff]/.test(node.textContent) || !owner || owner.closest("[hidden], option, script, title")) continue;
+    if (owner.closest("svg")) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const shown = range.getBoundingClientRect().width;
+    if (!shown || range.getClientRects().length > 1) continue; // wrapped: widths do not compare
+    const css = getComputedStyle(owner);
+    probe.style.fontSize = css.fontSize;
+    probe.style.fontWeight = css.fontWeight;
+    probe.style.fontStyle = css.fontStyle;
+    probe.style.fontFamily = `"Quotient CJK", ${css.fontFamily}`;
+    probe.style.letterSpacing = css.letterSpacing;
+    probe.style.textTransform = css.textTransform;
+    probe.textContent = node.textContent.replace(/\\s+/g, " ");
+    const range2 = document.createRange();
+    range2.selectNodeContents(probe);
+    checked += 1;
+    if (Math.abs(range2.getBoundingClientRect().width - shown) > 1.5 && !/\\n/.test(node.textContent.trim())) {
+      unlike.push([node.textContent.trim().slice(0, 30), shown, range2.getBoundingClientRect().width]);
+    }
+  }
+  probe.remove();
   const box = draw("\\ue000", ours);
   const blank = draw(" ", ours);
   return {
     loaded: faces.map((f) => f.status),
+    checked,
+    unlike,
     check: document.fonts.check('16px "Quotient CJK"', chars.join("")),
     count: chars.length,
     missing: chars.filter((ch) => [box, blank].includes(draw(ch, ours))),
@@ -77,6 +111,7 @@ async def no_missing_glyphs(page: Page, selector: str = "body", at_least: int = 
     assert "loaded" in found["loaded"] and found["check"], found
     assert found["count"] >= at_least, found
     assert found["missing"] == [], found
+    assert found["checked"] >= 3 and found["unlike"] == [], found
     assert found["without"] == found["count"], found  # the machine has no CJK font: ours draws them
     return int(found["count"])
 
