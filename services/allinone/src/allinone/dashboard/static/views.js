@@ -234,7 +234,10 @@ async function loadGrades(teamId) {
       }
       if (q.grades.includes(g.grade)) g.breach = g.breach || breach;
     }
-    const range = `${low ?? 0}–${high ?? size}`;
+    const share = (value, fallback) => (value === null ? fallback : percent(value));
+    const range = size
+      ? `${low ?? 0}–${high ?? size}`
+      : `${share(q.min_share, percent(0))}–${share(q.max_share, percent(1))}`;
     notes.push(
       el(
         "li",
