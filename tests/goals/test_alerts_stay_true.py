@@ -18,6 +18,7 @@ from allinone.app import create_app
 from shared.db.bootstrap import DatabaseUrls
 from shared.db.engine import asyncpg_dsn
 from shared.periods import PeriodKind, period_of, previous
+from tests.goals.test_alerts import alerts, post
 from tests.helpers import (
     activity,
     auth,
@@ -25,26 +26,9 @@ from tests.helpers import (
     eventually,
     make_settings,
     running,
-    signed,
 )
 
 FAST = {"alert_sweep_seconds": 0.3}
-
-
-async def post(
-    client: httpx.AsyncClient, source: dict[str, Any], events: list[dict[str, Any]]
-) -> None:
-    body, headers = signed(source["secret"], events)
-    r = await client.post(f"/v1/webhooks/{source['source_id']}", content=body, headers=headers)
-    assert r.status_code == 207, r.text
-
-
-async def alerts(
-    client: httpx.AsyncClient, headers: dict[str, str], **params: str
-) -> list[dict[str, Any]]:
-    r = await client.get("/v1/alerts", params=params, headers=headers)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 async def goal(

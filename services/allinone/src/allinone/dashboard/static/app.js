@@ -108,7 +108,7 @@ export function metricName(key) {
   return metricLabel(key, state.metrics.get(key)?.name);
 }
 
-function setFigure(id, text, raw) {
+export function setFigure(id, text, raw) {
   const node = $(id);
   node.textContent = text;
   if (raw === null || raw === undefined) node.removeAttribute("data-value");

@@ -7,7 +7,7 @@
 import { alertItems, normaliseAlert } from "./alerts.js";
 import { $, download, el, gql, graphqlMessages, post, rest, setError, clearError, state, step } from "./api.js";
 import { attainmentBars, funnel, gradeColumns, num } from "./charts.js";
-import { figure, leaderboardRows, loadPace, metricName, renderPaceLine, currency } from "./app.js";
+import { currency, figure, leaderboardRows, loadPace, renderPaceLine, setFigure } from "./app.js";
 import { money, number, percent, periodName, t } from "./i18n.js";
 
 export const VIEWS = ["rep", "manager", "finance"];
@@ -87,12 +87,7 @@ async function loadTeamFigures(teamId) {
 }
 
 function renderTeamFigures(goal) {
-  const set = (id, text, raw) => {
-    const node = $(id);
-    node.textContent = text;
-    if (raw === null || raw === undefined) node.removeAttribute("data-value");
-    else node.setAttribute("data-value", String(raw));
-  };
+  const set = setFigure;
   $("team-figures").hidden = !goal;
   if (!goal) return;
   set("team-actual", figure(goal.actual, goal.metric), goal.actual);
