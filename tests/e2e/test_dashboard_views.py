@@ -237,10 +237,11 @@ async def test_each_role_lands_on_its_view_in_chinese_and_english(
             await expect(shown).to_have_count(len(alerts))
             if alerts:
                 order = await shown.evaluate_all(
-                    "items => items.map(i => [i.dataset.status, i.dataset.severity])"
+                    "items => items.map(i => [i.dataset.status, i.dataset.evidence, i.dataset.severity])"
                 )
+                # Open first, then those asking for evidence, then the most severe.
                 rank = {"critical": 0, "warning": 1, "info": 2}
-                keys = [(s != "open", rank[v]) for s, v in order]
+                keys = [(s != "open", e != "true", rank[v]) for s, e, v in order]
                 assert keys == sorted(keys), order
             await no_missing_glyphs(page, at_least=40)
             await page.screenshot(path="/tmp/dashboard-manager-zh.png", full_page=True)
@@ -318,6 +319,9 @@ async def test_each_role_lands_on_its_view_in_chinese_and_english(
             names = {r[1] for r in sheet.iter_rows(min_row=2, values_only=True)}
             assert names == {demo.person(person or "").name}
             await page.get_by_test_id("language-select").select_option("en")
+            await expect(row).to_contain_text("approved")  # re-rendered in English
+            await expect(row.get_by_test_id("mark-paid")).to_have_text("Mark paid")
+            await expect(page.get_by_test_id("last-updated")).not_to_have_text("never")
             await page.screenshot(path="/tmp/dashboard-finance-en.png", full_page=True)
             assert not errors, errors
 

@@ -85,6 +85,7 @@ export function alertItems(alerts, { who = false, live = new Map() } = {}) {
         "data-rule": a.rule,
         "data-status": a.status,
         "data-severity": a.severity,
+        "data-evidence": a.evidenceRequested ? "true" : "false",
         "data-person-id": a.personId ?? "",
         "data-live": live.has(a.alertId) ? "true" : "false",
         class: `alert ${a.severity}`,

@@ -222,6 +222,8 @@ function renderLanguage() {
   renderPeriods();
   renderViews();
   renderAlerts();
+  const stamp = $("last-updated");
+  stamp.textContent = stamp.dateTime ? moment(stamp.dateTime, false) : t("updated.never");
   const live = $("live").getAttribute("data-state");
   $("live-text").textContent = t("live.state", { state: t(`live.${live}`) });
 }
